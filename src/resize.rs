@@ -1,0 +1,101 @@
+//! High-quality resizing (Lanczos3) of RGBA images, with alpha premultiplied while
+//! filtering, and of masks.
+use crate::geometry::{Rect, Size};
+use crate::mask::Mask;
+use crate::{Error, Result};
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::RgbaImage;
+
+fn lanczos() -> ResizeOptions {
+    ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)).use_alpha(true)
+}
+
+fn resize_raw(src: &[u8], from: Size, crop: Rect, to: Size, pixel: PixelType) -> Result<Vec<u8>> {
+    if !from.rect().contains(crop) {
+        return Err(Error::InvalidArgument("the crop lies outside the image".into()));
+    }
+    let src = ImageRef::new(from.width, from.height, src, pixel).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let mut dst = Image::new(to.width, to.height, pixel);
+    let options = lanczos().crop(crop.x as f64, crop.y as f64, crop.width as f64, crop.height as f64);
+    Resizer::new().resize(&src, &mut dst, &options).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    Ok(dst.into_vec())
+}
+
+/// The `crop` of `image` resized to `to` (Lanczos3, premultiplied alpha).
+/// A crop already at the target size is copied exactly.
+pub fn resize_rgba(image: &RgbaImage, crop: Rect, to: Size) -> Result<RgbaImage> {
+    let from = Size::new(image.width(), image.height()).ok_or(Error::Empty)?;
+    let data = if crop.size() == to {
+        if !from.rect().contains(crop) {
+            return Err(Error::InvalidArgument("the crop lies outside the image".into()));
+        }
+        image::imageops::crop_imm(image, crop.x, crop.y, crop.width, crop.height).to_image().into_raw()
+    } else {
+        resize_raw(image.as_raw(), from, crop, to, PixelType::U8x4)?
+    };
+    RgbaImage::from_raw(to.width, to.height, data).ok_or(Error::Empty)
+}
+
+/// A mask resized to `to` (Lanczos3).
+pub fn resize_mask(mask: &Mask, to: Size) -> Result<Mask> {
+    resize_mask_crop(mask, mask.size().rect(), to)
+}
+
+/// The `crop` of a mask resized to `to`.
+pub fn resize_mask_crop(mask: &Mask, crop: Rect, to: Size) -> Result<Mask> {
+    if crop.size() == to {
+        return mask.crop(crop);
+    }
+    let data = resize_raw(mask.data(), mask.size(), crop, to, PixelType::U8)?;
+    Mask::from_vec(to, data).ok_or(Error::Empty)
+}
+
+/// The size that fits within `max_edge` on its long side, keeping the aspect ratio.
+pub fn fit_within(size: Size, max_edge: u32) -> Size {
+    let long = size.width.max(size.height);
+    if long <= max_edge || max_edge == 0 {
+        return size;
+    }
+    let scale = max_edge as f64 / long as f64;
+    Size {
+        width: ((size.width as f64 * scale).round() as u32).max(1),
+        height: ((size.height as f64 * scale).round() as u32).max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_size_crop_is_exact_and_flat_colour_stays_flat() {
+        let img = RgbaImage::from_fn(40, 30, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
+        let r = Rect::new(5, 6, 10, 8).unwrap();
+        let out = resize_rgba(&img, r, r.size()).unwrap();
+        assert_eq!(out.get_pixel(0, 0), img.get_pixel(5, 6));
+        let flat = RgbaImage::from_pixel(64, 64, image::Rgba([10, 200, 30, 255]));
+        let small = resize_rgba(&flat, flat_rect(64), Size::new(17, 9).unwrap()).unwrap();
+        assert!(small.pixels().all(|p| p.0 == [10, 200, 30, 255]));
+    }
+
+    #[test]
+    fn transparent_pixels_do_not_bleed_colour() {
+        // Left half opaque red, right half transparent green: premultiplied filtering keeps
+        // the visible colour red at the seam.
+        let img = RgbaImage::from_fn(64, 8, |x, _| if x < 32 { image::Rgba([255, 0, 0, 255]) } else { image::Rgba([0, 255, 0, 0]) });
+        let out = resize_rgba(&img, Rect::new(0, 0, 64, 8).unwrap(), Size::new(16, 2).unwrap()).unwrap();
+        let seam = out.get_pixel(8, 0);
+        assert!(seam[3] > 0 && seam[1] < 8, "{seam:?}");
+    }
+
+    fn flat_rect(n: u32) -> Rect {
+        Rect::new(0, 0, n, n).unwrap()
+    }
+
+    #[test]
+    fn fit_within_keeps_aspect() {
+        assert_eq!(fit_within(Size::new(6000, 4000).unwrap(), 2048), Size::new(2048, 1365).unwrap());
+        assert_eq!(fit_within(Size::new(100, 50).unwrap(), 2048), Size::new(100, 50).unwrap());
+    }
+}

@@ -1,0 +1,453 @@
+//! One editing session: the original, the mask with its undo history, and the rounds.
+//!
+//! Every round composites into the decoded original (never a re-encoded copy), so pixels
+//! outside every round's effective mask stay the original's bytes after any number of rounds.
+use crate::codec::{decode, encode_jpeg, encode_png, Limits};
+use crate::composite::{composite_into, drift, effective_mask, protected_digest, CompositeOptions, Drift};
+use crate::geometry::{NormBox, Rect, Size};
+use crate::mask::{Mask, MaskConvention, Shape};
+use crate::plan::{Plan, PlanOptions};
+use crate::resize::resize_mask_crop;
+use crate::wire::{EditRequest, EditResponse, InlineImage, ModelProfile, OutputSpec};
+use crate::{Error, Result};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use image::RgbaImage;
+use serde::{Deserialize, Serialize};
+
+/// A replayable mask operation, as the tools produce them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum MaskOp {
+    Paint { shape: Shape, #[serde(default)] erase: bool },
+    Wand { x: u32, y: u32, tolerance: u8, #[serde(default = "yes")] contiguous: bool, #[serde(default)] erase: bool },
+    Grow { radius: i32 },
+    Invert,
+    Clear,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One undoable step: the pixels of the mask before and after, in the rectangle it touched.
+#[derive(Debug, Clone)]
+enum Step {
+    Mask { op: MaskOp, rect: Rect, before: Mask, after: Mask },
+    Round,
+}
+
+/// What the person (and a CMS) learns about a round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundReport {
+    pub index: usize,
+    pub window: Rect,
+    /// How much the raw model output changed outside the effective mask: what was thrown away.
+    pub raw: Drift,
+    /// The same for what was delivered: zero changed pixels.
+    pub delivered: Drift,
+    pub options: CompositeOptions,
+    /// Whether the edit region was derived from the output (a mask-free edit).
+    pub auto_protect: bool,
+    pub provider: String,
+    pub model: String,
+    pub text: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+/// A finished generation, kept so it can be re-composited without paying again.
+#[derive(Debug, Clone)]
+pub struct Round {
+    pub plan: Plan,
+    /// The edit mask within the plan's window, at generation time.
+    mask: Mask,
+    /// The model's answer registered onto the window's pixels.
+    result: RgbaImage,
+    pub report: RoundReport,
+    pub instruction: String,
+}
+
+/// What `generate` needs besides the session: the JS API's options.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GenerateOptions {
+    pub provider: String,
+    pub model: Option<String>,
+    pub instruction: String,
+    pub keep: Vec<String>,
+    pub references: Vec<InlineImage>,
+    pub aspect_ratio: Option<String>,
+    pub size: Option<String>,
+    pub grounding: bool,
+    pub client_request_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    original: RgbaImage,
+    current: RgbaImage,
+    mask: Mask,
+    protect: Option<Mask>,
+    bbox: Option<NormBox>,
+    undo: Vec<Step>,
+    redo: Vec<Step>,
+    rounds: Vec<Round>,
+    active: usize,
+    pub composite: CompositeOptions,
+    pub plan_options: PlanOptions,
+}
+
+impl Session {
+    /// Decodes a photo (limits checked first) and opens a session on it.
+    pub fn open(bytes: &[u8], limits: &Limits) -> Result<Session> {
+        Ok(Session::from_rgba(decode(bytes, limits)?))
+    }
+
+    pub fn from_rgba(original: RgbaImage) -> Session {
+        let size = Size { width: original.width(), height: original.height() };
+        Session {
+            current: original.clone(),
+            original,
+            mask: Mask::new(size),
+            protect: None,
+            bbox: None,
+            undo: Vec::new(),
+            redo: Vec::new(),
+            rounds: Vec::new(),
+            active: 0,
+            composite: CompositeOptions::default(),
+            plan_options: PlanOptions::default(),
+        }
+    }
+
+    pub fn size(&self) -> Size {
+        self.mask.size()
+    }
+
+    pub fn original(&self) -> &RgbaImage {
+        &self.original
+    }
+
+    /// The delivered image: the original with the active rounds composited in.
+    pub fn current(&self) -> &RgbaImage {
+        &self.current
+    }
+
+    pub fn mask(&self) -> &Mask {
+        &self.mask
+    }
+
+    pub fn rounds(&self) -> &[Round] {
+        &self.rounds[..self.active]
+    }
+
+    pub fn bbox(&self) -> Option<NormBox> {
+        self.bbox
+    }
+
+    pub fn set_box(&mut self, b: Option<NormBox>) {
+        self.bbox = b;
+    }
+
+    /// Locked pixels that always keep the current image, whatever the edit mask says.
+    pub fn set_protect(&mut self, protect: Option<Mask>) -> Result<()> {
+        if let Some(p) = &protect {
+            self.check_size(p.size())?;
+        }
+        self.protect = protect;
+        Ok(())
+    }
+
+    pub fn can_undo(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
+    pub fn can_redo(&self) -> bool {
+        !self.redo.is_empty()
+    }
+
+    /// Applies a mask operation; returns the rectangle that changed.
+    pub fn apply(&mut self, op: MaskOp) -> Result<Option<Rect>> {
+        let before_all = match &op {
+            MaskOp::Paint { .. } => None,
+            _ => Some(self.mask.clone()),
+        };
+        let rect = match &op {
+            MaskOp::Paint { shape, erase } => {
+                let Some((rect, before)) = self.mask.paint_keeping(shape, *erase)? else { return Ok(None) };
+                self.push(Step::Mask { op: op.clone(), rect, before, after: self.mask.crop(rect)? });
+                return Ok(Some(rect));
+            }
+            MaskOp::Wand { x, y, tolerance, contiguous, erase } => {
+                let sel = Mask::magic_wand(self.current.as_raw(), self.size(), (*x, *y), *tolerance, *contiguous)?;
+                for (m, &s) in self.mask.data_mut().iter_mut().zip(sel.data()) {
+                    if s > 0 {
+                        *m = if *erase { 0 } else { 255 };
+                    }
+                }
+                self.size().rect()
+            }
+            MaskOp::Grow { radius } => {
+                self.mask = self.mask.grow(*radius);
+                self.size().rect()
+            }
+            MaskOp::Invert => {
+                self.mask.invert();
+                self.size().rect()
+            }
+            MaskOp::Clear => {
+                self.mask.clear();
+                self.size().rect()
+            }
+        };
+        let before = before_all.expect("whole-frame ops keep a copy");
+        self.push(Step::Mask { op, rect, before, after: self.mask.clone() });
+        Ok(Some(rect))
+    }
+
+    fn push(&mut self, step: Step) {
+        self.undo.push(step);
+        self.redo.clear();
+    }
+
+    /// Undoes the last mask operation or round; returns false when there is none.
+    pub fn undo(&mut self) -> Result<bool> {
+        let Some(step) = self.undo.pop() else { return Ok(false) };
+        match &step {
+            Step::Mask { rect, before, .. } => self.mask.put(rect.x, rect.y, before)?,
+            Step::Round => self.set_active(self.active - 1)?,
+        }
+        self.redo.push(step);
+        Ok(true)
+    }
+
+    pub fn redo(&mut self) -> Result<bool> {
+        let Some(step) = self.redo.pop() else { return Ok(false) };
+        match &step {
+            Step::Mask { rect, after, .. } => self.mask.put(rect.x, rect.y, after)?,
+            Step::Round => self.set_active(self.active + 1)?,
+        }
+        self.undo.push(step);
+        Ok(true)
+    }
+
+    /// The mask operations so far, in order (for provenance and autosave).
+    pub fn recipe(&self) -> Vec<MaskOp> {
+        self.undo
+            .iter()
+            .filter_map(|s| match s {
+                Step::Mask { op, .. } => Some(op.clone()),
+                Step::Round => None,
+            })
+            .collect()
+    }
+
+    /// The edit region: the mask's bounds grown by the composite reach, and the box.
+    fn region(&self) -> Option<Rect> {
+        let from_mask = self.mask.bounds().map(|b| b.outset(self.composite.reach(), self.size()));
+        let from_box = self.bbox.map(|b| b.to_rect(self.size()));
+        match (from_mask, from_box) {
+            (Some(a), Some(b)) => Some(a.union(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Plans the next round and builds the request for the proxy.
+    pub fn request(&self, options: &GenerateOptions, model: &ModelProfile) -> Result<(Plan, EditRequest)> {
+        if options.instruction.trim().is_empty() {
+            return Err(Error::InvalidArgument("write an instruction first".into()));
+        }
+        if options.references.len() > model.max_references as usize {
+            return Err(Error::InvalidArgument(format!(
+                "{} takes at most {} reference images; {} were given",
+                model.id,
+                model.max_references,
+                options.references.len()
+            )));
+        }
+        let plan_options = PlanOptions {
+            aspect_ratio: options.aspect_ratio.clone(),
+            size: options.size.clone(),
+            ..self.plan_options.clone()
+        };
+        let plan = Plan::new(self.size(), self.region(), model, &plan_options)?;
+        let image = encode_png(plan.prepare(&self.current)?.as_raw(), plan.send)?;
+        let mask = match self.mask.bounds() {
+            None => None,
+            Some(_) => {
+                let inner = resize_mask_crop(&self.mask, plan.window, plan.content.size())?;
+                let mut frame = Mask::new(plan.send);
+                frame.put(plan.content.x, plan.content.y, &inner)?;
+                Some(frame.to_png(MaskConvention::WhiteEdit)?)
+            }
+        };
+        let png = |bytes: Vec<u8>| InlineImage { mime_type: "image/png".into(), data: BASE64.encode(bytes) };
+        let request = EditRequest {
+            provider: options.provider.clone(),
+            model: options.model.clone(),
+            instruction: options.instruction.clone(),
+            keep: options.keep.clone(),
+            image: png(image),
+            mask: mask.map(png),
+            bbox: self.bbox.map(|b| plan.normalise_box(b)).transpose()?,
+            references: options.references.clone(),
+            output: plan.aspect_ratio.as_ref().map(|ar| OutputSpec { aspect_ratio: Some(ar.clone()), size: plan.size.clone() }),
+            grounding: options.grounding,
+            client_request_id: options.client_request_id.clone(),
+        };
+        Ok((plan, request))
+    }
+
+    /// Takes the model's answer for `plan`: registers it, composites it through the mask
+    /// (or, with no mask and no box, through the region it really changed), and records
+    /// the round.
+    pub fn accept(&mut self, plan: Plan, response: &EditResponse, instruction: &str) -> Result<RoundReport> {
+        if plan.image != self.size() {
+            return Err(Error::SizeMismatch { expected: (self.size().width, self.size().height), actual: (plan.image.width, plan.image.height) });
+        }
+        let bytes = BASE64
+            .decode(response.image.data.as_bytes())
+            .map_err(|_| Error::Decode("the result is not valid base64".into()))?;
+        let answer = decode(&bytes, &Limits::default())?;
+        let result = plan.register(&answer)?;
+        let mut edit = self.mask.clone();
+        if let Some(b) = self.bbox {
+            edit.paint(&Shape::Box { r#box: b }, false)?;
+        }
+        let auto_protect = edit.bounds().is_none();
+        let window_mask = if auto_protect {
+            changed_region(&self.current, &result, plan.window)?
+        } else {
+            edit.crop(plan.window)?
+        };
+        // A new round after an undo or revert replaces the rounds that were undone.
+        self.rounds.truncate(self.active);
+        self.redo.retain(|s| !matches!(s, Step::Round));
+        let report = RoundReport {
+            index: self.active,
+            window: plan.window,
+            raw: Drift { protected_pixels: 0, changed_pixels: 0, max_abs_diff: 0, mean_abs_diff: 0.0, psnr_db: None },
+            delivered: Drift { protected_pixels: 0, changed_pixels: 0, max_abs_diff: 0, mean_abs_diff: 0.0, psnr_db: None },
+            options: self.composite,
+            auto_protect,
+            provider: response.provider.clone(),
+            model: response.model.clone(),
+            text: response.text.clone(),
+            elapsed_ms: response.elapsed_ms,
+        };
+        self.rounds.push(Round { plan, mask: window_mask, result, report, instruction: instruction.to_string() });
+        self.active += 1;
+        let report = self.composite_round(self.active - 1)?;
+        self.undo.push(Step::Round);
+        Ok(report)
+    }
+
+    /// Composites round `i` onto the current image (which must hold rounds `..i`).
+    fn composite_round(&mut self, i: usize) -> Result<RoundReport> {
+        let round = &self.rounds[i];
+        let window = round.plan.window;
+        let mut full = Mask::new(self.size());
+        full.put(window.x, window.y, &round.mask)?;
+        let effective = effective_mask(&full, self.protect.as_ref(), round.report.options)?;
+        let base_window = image::imageops::crop_imm(&self.current, window.x, window.y, window.width, window.height).to_image();
+        let raw = drift(&self.current, &round.result, window, &effective)?;
+        composite_into(&mut self.current, &round.result, window, &effective)?;
+        let delivered_window = image::imageops::crop_imm(&self.current, window.x, window.y, window.width, window.height).to_image();
+        let mut delivered = drift(&base_window, &delivered_window, Size { width: window.width, height: window.height }.rect(), &effective.crop(window)?)?;
+        // Outside the window nothing is written at all; count those pixels as protected too.
+        delivered.protected_pixels += self.size().area() - window.area();
+        let round = &mut self.rounds[i];
+        round.report.raw = raw;
+        round.report.delivered = delivered;
+        Ok(round.report.clone())
+    }
+
+    /// Re-composites round `i` with other options, without a new generation.
+    pub fn recomposite(&mut self, i: usize, options: CompositeOptions) -> Result<RoundReport> {
+        if i >= self.active {
+            return Err(Error::InvalidArgument(format!("there is no round {i}")));
+        }
+        self.rounds[i].report.options = options;
+        self.replay()?;
+        Ok(self.rounds[i].report.clone())
+    }
+
+    /// Goes back to the state after `n` rounds (0 = the original).
+    pub fn revert(&mut self, n: usize) -> Result<()> {
+        if n > self.rounds.len() {
+            return Err(Error::InvalidArgument(format!("there are only {} rounds", self.rounds.len())));
+        }
+        self.set_active(n)
+    }
+
+    fn set_active(&mut self, n: usize) -> Result<()> {
+        self.active = n.min(self.rounds.len());
+        self.replay()
+    }
+
+    fn replay(&mut self) -> Result<()> {
+        self.current = self.original.clone();
+        for i in 0..self.active {
+            self.composite_round(i)?;
+        }
+        Ok(())
+    }
+
+    /// Where every active round may have written: the union of their effective masks.
+    pub fn edited_region(&self) -> Result<Mask> {
+        let mut union = Mask::new(self.size());
+        for round in self.rounds() {
+            let w = round.plan.window;
+            let mut full = Mask::new(self.size());
+            full.put(w.x, w.y, &round.mask)?;
+            // Only the window is ever written, so only the window's part counts.
+            let eff = effective_mask(&full, self.protect.as_ref(), round.report.options)?.crop(w)?;
+            let mut merged = union.crop(w)?;
+            merged.data_mut().iter_mut().zip(eff.data()).for_each(|(u, &e)| *u = (*u).max(e));
+            union.put(w.x, w.y, &merged)?;
+        }
+        Ok(union)
+    }
+
+    /// Digests of the protected region (outside every edit) in the original and in the
+    /// delivered image: equal digests prove the promise.
+    pub fn provenance_digests(&self) -> Result<(String, String)> {
+        let region = self.edited_region()?;
+        Ok((protected_digest(&self.original, &region)?, protected_digest(&self.current, &region)?))
+    }
+
+    /// The delivered image, lossless.
+    pub fn to_png(&self) -> Result<Vec<u8>> {
+        encode_png(self.current.as_raw(), self.size())
+    }
+
+    pub fn to_jpeg(&self, quality: u8) -> Result<Vec<u8>> {
+        encode_jpeg(self.current.as_raw(), self.size(), quality)
+    }
+
+    fn check_size(&self, got: Size) -> Result<()> {
+        if got != self.size() {
+            return Err(Error::SizeMismatch { expected: (self.size().width, self.size().height), actual: (got.width, got.height) });
+        }
+        Ok(())
+    }
+}
+
+/// Auto-protect: the pixels of `window` that the answer really changed (colour distance
+/// over a threshold), cleaned of specks and grown a little.
+fn changed_region(base: &RgbaImage, result: &RgbaImage, window: Rect) -> Result<Mask> {
+    const THRESHOLD: u8 = 24;
+    let size = window.size();
+    let mut data = Vec::with_capacity(size.area() as usize);
+    for y in 0..window.height {
+        for x in 0..window.width {
+            let a = base.get_pixel(window.x + x, window.y + y);
+            let b = result.get_pixel(x, y);
+            let d = (0..4).map(|c| a[c].abs_diff(b[c])).max().unwrap_or(0);
+            data.push(if d > THRESHOLD { 255 } else { 0 });
+        }
+    }
+    let mask = Mask::from_vec(size, data).ok_or(Error::Empty)?;
+    // Opening removes isolated specks of model noise; then a margin covers soft edges.
+    Ok(mask.grow(-2).grow(2).grow(6))
+}
