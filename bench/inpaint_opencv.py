@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """OpenCV baselines for the inpainting benchmark, and the one combined table.
 
-    python3 bench/inpaint_opencv.py DIR [OUT_JSON]
+    python3 bench/inpaint_opencv.py [-v] DIR [OUT_JSON]
 
 DIR is the work directory written by `cargo run --release --example inpaint_bench` (it holds
 cases.json, the noisy inputs, the masks, the truths and pixelkeep's results). This script runs
@@ -9,7 +9,7 @@ OpenCV's Telea and Navier-Stokes inpainting (cv2.inpaint, radius 3) on the same 
 masks, recomputes every method's metrics from the PNG files in one place (PSNR inside the hole
 against the truth; texture ratio = std of the Laplacian of luminance inside the hole, result /
 truth), prints one table (rows: method x hole size) and merges flat named figures into OUT_JSON
-(default DIR/results.json), keeping the keys already there.
+(default DIR/results.json), keeping the keys already there. -v prints every case.
 
 Needs: pip install opencv-python-headless numpy
 """
@@ -52,10 +52,12 @@ def texture_std(rgb, hole):
 
 
 def main():
-    if len(sys.argv) < 2:
+    if len([a for a in sys.argv[1:] if a != "-v"]) < 1:
         raise SystemExit(__doc__)
-    work = sys.argv[1]
-    out_json = sys.argv[2] if len(sys.argv) > 2 else os.path.join(work, "results.json")
+    args = [a for a in sys.argv[1:] if a != "-v"]
+    verbose = "-v" in sys.argv[1:]
+    work = args[0]
+    out_json = args[1] if len(args) > 1 else os.path.join(work, "results.json")
     with open(os.path.join(work, "cases.json")) as f:
         manifest = json.load(f)
     cases = manifest["cases"]
@@ -82,12 +84,16 @@ def main():
         for name, file in case["results"].items():
             results[name] = read_rgb(os.path.join(work, file))
         truth_tex = texture_std(truth, hole)
+        line = []
         for name in methods:
             if name not in results:
                 continue
             p = psnr(results[name], truth, hole)
             r = texture_std(results[name], hole) / truth_tex
             agg.setdefault((name, case["pct"]), []).append((p, r))
+            line.append(f"{name} {p:6.2f} dB {r:5.2f}")
+        if verbose:
+            print(f"{case['id']:32} " + " | ".join(line))
             rust = case.get("metrics", {}).get(name)
             if rust:
                 check.append(abs(rust["psnr"] - p) + abs(rust["texture_ratio"] - r))

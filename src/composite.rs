@@ -25,7 +25,7 @@ impl Default for CompositeOptions {
 impl CompositeOptions {
     /// How far the effective mask may reach beyond the edit mask.
     pub fn reach(self) -> u32 {
-        self.grow.max(0) as u32 + self.feather + 1
+        self.grow.max(0) as u32 + self.feather.max(3) + 1
     }
 }
 

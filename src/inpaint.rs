@@ -64,6 +64,10 @@ const MIN_SOURCES: usize = 64;
 const MAX_LEVELS: usize = 10;
 /// Beyond this many separate holes, fill them all in one window.
 const MAX_WINDOWS: usize = 256;
+/// Weight of the texture feature channel relative to colour.
+const TEXTURE_WEIGHT: f32 = 1.5;
+/// Radius of the box the texture feature is averaged over.
+const TEXTURE_RADIUS: usize = 2;
 const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
 const NONE: u32 = u32::MAX;
 
@@ -196,8 +200,12 @@ fn plan_windows(w: usize, h: usize, hole: &[u8]) -> Vec<Rect> {
 struct Level {
     w: usize,
     h: usize,
-    /// RGBA as f32, 4 per pixel. Hole pixels hold the current estimate.
+    /// Per pixel: alpha-premultiplied R, G, B and a texture feature (local mean gradient
+    /// magnitude of luminance, scaled). These four channels are what patches are compared on.
+    /// Hole pixels hold the current estimate.
     img: Vec<f32>,
+    /// Per pixel alpha (voted along with the colour, not compared).
+    alpha: Vec<f32>,
     hole: Vec<bool>,
 }
 
@@ -207,10 +215,12 @@ impl Level {
     fn downsample(&self) -> Level {
         let (cw, ch) = ((self.w + 1) / 2, (self.h + 1) / 2);
         let mut img = vec![0f32; cw * ch * 4];
+        let mut alpha = vec![0f32; cw * ch];
         let mut hole = vec![false; cw * ch];
         for cy in 0..ch {
             for cx in 0..cw {
                 let mut acc = [0f32; 4];
+                let mut acc_a = 0f32;
                 let mut cnt = 0f32;
                 let mut any_hole = false;
                 for fy in 2 * cy..(2 * cy + 2).min(self.h) {
@@ -220,6 +230,7 @@ impl Level {
                         for c in 0..4 {
                             acc[c] += self.img[i * 4 + c];
                         }
+                        acc_a += self.alpha[i];
                         cnt += 1.0;
                     }
                 }
@@ -229,10 +240,11 @@ impl Level {
                     for c in 0..4 {
                         img[o * 4 + c] = acc[c] / cnt;
                     }
+                    alpha[o] = acc_a / cnt;
                 }
             }
         }
-        Level { w: cw, h: ch, img, hole }
+        Level { w: cw, h: ch, img, alpha, hole }
     }
 
     /// Largest Chebyshev distance from a hole pixel to the nearest known pixel (or window edge
@@ -290,18 +302,59 @@ impl Level {
         max
     }
 
+    /// Channel 3 := `weight` x the mean of |d/dx| + |d/dy| of luminance over a (2 radius + 1)^2
+    /// box, from known pixels only (hole pixels get theirs by voting, like colours). It lets
+    /// patch distances tell textured from smooth areas of similar mean colour, which keeps the
+    /// completion from favouring smooth exemplars (Newson et al., 2014).
+    fn add_texture_feature(&mut self, weight: f32, radius: usize) {
+        let (w, h) = (self.w, self.h);
+        let lum: Vec<f32> = (0..w * h)
+            .map(|i| 0.299 * self.img[i * 4] + 0.587 * self.img[i * 4 + 1] + 0.114 * self.img[i * 4 + 2])
+            .collect();
+        let known = |x: usize, y: usize| !self.hole[y * w + x];
+        // Gradient magnitude where defined, plus a 0/1 "defined" count.
+        let mut g = vec![0f32; w * h];
+        let mut def = vec![0f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                if !known(x, y) {
+                    continue;
+                }
+                let gx = if x > 0 && x + 1 < w && known(x - 1, y) && known(x + 1, y) {
+                    Some((lum[y * w + x + 1] - lum[y * w + x - 1]).abs() * 0.5)
+                } else {
+                    None
+                };
+                let gy = if y > 0 && y + 1 < h && known(x, y - 1) && known(x, y + 1) {
+                    Some((lum[(y + 1) * w + x] - lum[(y - 1) * w + x]).abs() * 0.5)
+                } else {
+                    None
+                };
+                if let (Some(a), Some(b)) = (gx, gy) {
+                    g[y * w + x] = a + b;
+                    def[y * w + x] = 1.0;
+                }
+            }
+        }
+        let gs = box_sum(&g, w, h, radius);
+        let ds = box_sum(&def, w, h, radius);
+        for i in 0..w * h {
+            self.img[i * 4 + 3] = if self.hole[i] || ds[i] == 0.0 { 0.0 } else { weight * gs[i] / ds[i] };
+        }
+    }
+
     /// Fills the hole by repeatedly averaging already-filled 8-neighbours (onion peel): a smooth
     /// first guess for the coarsest level.
     fn onion_fill(&mut self) {
         let (w, h) = (self.w, self.h);
         let mut filled: Vec<bool> = self.hole.iter().map(|&b| !b).collect();
         let mut todo: Vec<usize> = (0..w * h).filter(|&i| self.hole[i]).collect();
-        let mut newly: Vec<(usize, [f32; 4])> = Vec::new();
+        let mut newly: Vec<(usize, [f32; 5])> = Vec::new();
         while !todo.is_empty() {
             newly.clear();
             todo.retain(|&i| {
                 let (x, y) = (i % w, i / w);
-                let mut acc = [0f32; 4];
+                let mut acc = [0f32; 5];
                 let mut cnt = 0f32;
                 for ny in y.saturating_sub(1)..(y + 2).min(h) {
                     for nx in x.saturating_sub(1)..(x + 2).min(w) {
@@ -310,6 +363,7 @@ impl Level {
                             for c in 0..4 {
                                 acc[c] += self.img[j * 4 + c];
                             }
+                            acc[4] += self.alpha[j];
                             cnt += 1.0;
                         }
                     }
@@ -325,11 +379,50 @@ impl Level {
                 break; // cannot happen: the window always contains a known pixel
             }
             for &(i, v) in &newly {
-                self.img[i * 4..i * 4 + 4].copy_from_slice(&v);
+                self.img[i * 4..i * 4 + 4].copy_from_slice(&v[..4]);
+                self.alpha[i] = v[4];
                 filled[i] = true;
             }
         }
     }
+}
+
+/// Sum over the (2r+1)^2 box around every pixel, clipped to the image.
+fn box_sum(v: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
+    let mut tmp = vec![0f32; w * h];
+    for y in 0..h {
+        let row = &v[y * w..(y + 1) * w];
+        let mut acc = 0f32;
+        for x in 0..r.min(w) {
+            acc += row[x];
+        }
+        for x in 0..w {
+            if x + r < w {
+                acc += row[x + r];
+            }
+            if x > r {
+                acc -= row[x - r - 1];
+            }
+            tmp[y * w + x] = acc;
+        }
+    }
+    let mut out = vec![0f32; w * h];
+    for x in 0..w {
+        let mut acc = 0f32;
+        for y in 0..r.min(h) {
+            acc += tmp[y * w + x];
+        }
+        for y in 0..h {
+            if y + r < h {
+                acc += tmp[(y + r) * w + x];
+            }
+            if y > r {
+                acc -= tmp[(y - r - 1) * w + x];
+            }
+            out[y * w + x] = acc.max(0.0);
+        }
+    }
+    out
 }
 
 /// Dilates `m` by `r` in Chebyshev distance (separable max filter).
@@ -573,10 +666,11 @@ impl Field {
     /// Reconstructs every hole pixel as the weighted mean of what the overlapping patches'
     /// matches put there. `uniform` ignores the match quality (used right after upsampling,
     /// before distances mean anything).
-    fn vote(&self, img: &mut [f32], uniform: bool) {
+    fn vote(&self, level: &mut Level, uniform: bool) {
         if !uniform && knob("BEST", 0.0) > 0.5 && self.final_pass {
-            return self.vote_best(img);
+            return self.vote_best(level);
         }
+        let img = &mut level.img;
         let w = self.w;
         let nt = self.targets.len();
         let weights: Vec<f32> = if uniform {
@@ -586,13 +680,13 @@ impl Field {
                 .map(|k| self.dist[k] / self.patch_pixels(self.targets[k] as usize))
                 .collect();
             let mut sorted = norm.clone();
-            let q = (nt * 3) / 4;
+            let q = ((nt as f32) * knob("SIGQ", 0.75)) as usize;
             let (_, &mut s2, _) = sorted.select_nth_unstable_by(q.min(nt - 1), |a, b| a.total_cmp(b));
-            let s2 = s2.max(1.0);
+            let s2 = (s2 * knob("SIGS", 1.0)).max(1.0);
             norm.iter().map(|&d| (-d / (2.0 * s2)).exp().max(1e-6)).collect()
         };
         let nh = self.hole_pixels.len();
-        let mut acc = vec![0f32; nh * 4];
+        let mut acc = vec![0f32; nh * 5];
         let mut wsum = vec![0f32; nh];
         for k in 0..nt {
             let t = self.targets[k] as usize;
@@ -611,8 +705,9 @@ impl Field {
                     let hs = hs as usize;
                     let si = (srow + col) * 4;
                     for c in 0..4 {
-                        acc[hs * 4 + c] += wt * img[si + c];
+                        acc[hs * 5 + c] += wt * img[si + c];
                     }
+                    acc[hs * 5 + 4] += wt * level.alpha[srow + col];
                     wsum[hs] += wt;
                 }
             }
@@ -622,17 +717,19 @@ impl Field {
             if wsum[hs] > 0.0 {
                 let inv = 1.0 / wsum[hs];
                 for c in 0..4 {
-                    img[p * 4 + c] = acc[hs * 4 + c] * inv;
+                    img[p * 4 + c] = acc[hs * 5 + c] * inv;
                 }
+                level.alpha[p] = acc[hs * 5 + 4] * inv;
             }
         }
     }
 
-    fn vote_best(&self, img: &mut [f32]) {
+    fn vote_best(&self, level: &mut Level) {
+        let img = &mut level.img;
         let w = self.w;
         let nh = self.hole_pixels.len();
         let mut best = vec![f32::INFINITY; nh];
-        let mut val = vec![[0f32; 4]; nh];
+        let mut val = vec![[0f32; 5]; nh];
         for k in 0..self.targets.len() {
             let t = self.targets[k] as usize;
             let (tx, ty) = (t % w, t / w);
@@ -649,13 +746,15 @@ impl Field {
                     }
                     let si = (srow + col) * 4;
                     best[hs as usize] = d;
-                    val[hs as usize].copy_from_slice(&img[si..si + 4]);
+                    val[hs as usize][..4].copy_from_slice(&img[si..si + 4]);
+                    val[hs as usize][4] = level.alpha[srow + col];
                 }
             }
         }
         for (hs, &p) in self.hole_pixels.iter().enumerate() {
             let p = p as usize;
-            img[p * 4..p * 4 + 4].copy_from_slice(&val[hs]);
+            img[p * 4..p * 4 + 4].copy_from_slice(&val[hs][..4]);
+            level.alpha[p] = val[hs][4];
         }
     }
 
@@ -699,6 +798,7 @@ fn schedule(level: usize, levels: usize) -> (usize, usize) {
 fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut Rng) {
     let (w, h) = (win.x1 - win.x0, win.y1 - win.y0);
     let mut img = vec![0f32; w * h * 4];
+    let mut alpha = vec![0f32; w * h];
     let mut hmask = vec![false; w * h];
     for y in 0..h {
         for x in 0..w {
@@ -707,13 +807,17 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
             if hole[gi] > 127 {
                 hmask[li] = true;
             } else {
-                for c in 0..4 {
-                    img[li * 4 + c] = rgba[gi * 4 + c] as f32;
+                let a = rgba[gi * 4 + 3] as f32;
+                let k = a / 255.0;
+                for c in 0..3 {
+                    img[li * 4 + c] = rgba[gi * 4 + c] as f32 * k;
                 }
+                alpha[li] = a;
             }
         }
     }
-    let base = Level { w, h, img, hole: hmask };
+    let mut base = Level { w, h, img, alpha, hole: hmask };
+    base.add_texture_feature(knob("TW", TEXTURE_WEIGHT), knob("TR", TEXTURE_RADIUS as f32) as usize);
 
     // Largest patch radius for which the window has any complete known patch.
     let mut r = knob("R", PATCH_RADIUS as f32) as usize;
@@ -728,7 +832,7 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
     let mut levels = vec![base];
     while levels.len() < MAX_LEVELS {
         let cur = levels.last().expect("non-empty");
-        if cur.hole_depth() <= COARSE_DEPTH || cur.w < 8 * r + 8 || cur.h < 8 * r + 8 {
+        if cur.hole_depth() <= knob("CD", COARSE_DEPTH as f32) as u32 || cur.w < 8 * r + 8 || cur.h < 8 * r + 8 {
             break;
         }
         let next = cur.downsample();
@@ -741,7 +845,9 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
 
     let nl = levels.len();
     let mut prev: Option<Field> = None;
+    let prof = knob("PROF", 0.0) > 0.5;
     for li in (0..nl).rev() {
+        let t0 = std::time::Instant::now();
         let level = &mut levels[li];
         let mut field = Field::new(level, r);
         let max_radius = level.w.max(level.h);
@@ -752,17 +858,20 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
             }
             Some(coarse) => {
                 coarse.upsample_into(&mut field, rng);
-                field.vote(&mut level.img, true);
+                field.vote(level, true);
             }
         }
         let (em, sweeps) = schedule(li, nl);
         for it in 0..em {
-            field.final_pass = li == 0 && it + 1 == em;
+            field.final_pass = (li == 0 && it + 1 == em) || (li < knob("BESTLV", 0.0) as usize);
             field.compute_dists(&level.img);
             for s in 0..sweeps {
                 field.sweep(&level.img, s % 2 == 0, max_radius, rng);
             }
-            field.vote(&mut level.img, false);
+            field.vote(level, false);
+        }
+        if prof {
+            eprintln!("level {li} {}x{} targets {} valid {} r {r}: {:.1} ms", levels[li].w, levels[li].h, field.targets.len(), field.valid_list.len(), t0.elapsed().as_secs_f64() * 1000.0);
         }
         prev = Some(field);
     }
@@ -772,9 +881,13 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
         let p = p as usize;
         let (x, y) = (p % w, p / w);
         let gi = (win.y0 + y) * img_w + win.x0 + x;
-        for c in 0..4 {
-            rgba[gi * 4 + c] = level.img[p * 4 + c].round().clamp(0.0, 255.0) as u8;
+        let a = level.alpha[p].round().clamp(0.0, 255.0);
+        // Un-premultiply (exact for opaque pixels).
+        let k = if a > 0.0 { 255.0 / a } else { 0.0 };
+        for c in 0..3 {
+            rgba[gi * 4 + c] = (level.img[p * 4 + c] * k).round().clamp(0.0, 255.0) as u8;
         }
+        rgba[gi * 4 + 3] = a as u8;
     }
 }
 

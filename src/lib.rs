@@ -27,6 +27,6 @@ pub use inpaint::{inpaint, InpaintError};
 pub use mask::{Mask, MaskConvention, Shape, StrokePoint};
 pub use plan::{Plan, PlanOptions};
 pub use resize::{fit_within, resize_mask, resize_mask_crop, resize_rgba};
-pub use session::{MaskOp, Round, RoundReport, Session};
+pub use session::{GenerateOptions, MaskOp, Round, RoundReport, Session};
 
 pub use image::RgbaImage;

@@ -218,13 +218,16 @@ impl Mask {
     }
 
     /// Feathered: three box-blur passes approximate a Gaussian whose falloff spans about
-    /// `radius` pixels on each side of an edge. Zero coverage stays zero beyond that.
+    /// `radius` pixels on each side of an edge.
+    ///
+    /// # Guarantees
+    /// Coverage never spreads more than `max(radius, 3)` pixels beyond the mask.
     pub fn feather(&self, radius: u32) -> Mask {
         let Some(bounds) = self.bounds() else { return self.clone() };
         if radius == 0 {
             return self.clone();
         }
-        let b = radius.div_ceil(3).max(1);
+        let b = (radius / 3).max(1);
         let roi = bounds.outset(3 * b + 1, self.size);
         let mut patch = self.crop(roi).expect("roi inside frame");
         for _ in 0..3 {
