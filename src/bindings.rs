@@ -124,6 +124,14 @@ impl Editor {
         to_js(&reports)
     }
 
+    /// Where a composite with these options may write: the bounds of the grown and
+    /// feathered mask (`null` when the mask is empty).
+    #[wasm_bindgen(js_name = effectiveMaskBounds)]
+    pub fn effective_mask_bounds(&self, grow: i32, feather: u32) -> Result<JsValue, JsError> {
+        let m = crate::effective_mask(self.session.mask(), None, CompositeOptions { grow, feather }).map_err(err)?;
+        to_js(&m.bounds())
+    }
+
     /// The delivered image fitted within `max_edge`, as RGBA.
     pub fn preview(&self, max_edge: u32) -> Result<Vec<u8>, JsError> {
         let size = self.session.size();
