@@ -98,6 +98,10 @@ async function test() {
   const steps = [];
   const rust = await runCapture('cargo', ['test', '--workspace']);
   steps.push({ name: 'cargo test --workspace', ...rust, ...count(rust.text) });
+  // The same core unit tests on wasm32, in Node, as the widget runs them.
+  const wasm = await runCapture('cargo', ['test', '--lib', '--target', 'wasm32-unknown-unknown'],
+    { env: { ...env, CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER: 'wasm-bindgen-test-runner' } });
+  steps.push({ name: 'cargo test --lib on wasm32', ...wasm, ...count(wasm.text) });
   run('cargo', ['build', '-p', 'pixelkeep-proxy']);
   const node = await runCapture(process.execPath, ['--test', '--test-reporter=tap', '--test-concurrency=1',
     'tests/wasm/', 'tests/browser/'], { env: { ...env, PIXELKEEP_PROXY_BIN: 'target/debug/pixelkeep-proxy' } });

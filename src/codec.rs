@@ -113,6 +113,8 @@ pub fn encode_jpeg(rgba: &[u8], size: Size, quality: u8) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     fn png(w: u32, h: u32) -> Vec<u8> {

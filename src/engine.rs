@@ -244,6 +244,8 @@ fn pixelate(image: &RgbaImage, block: u32) -> RgbaImage {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use Operation::*;
 

@@ -218,6 +218,8 @@ impl<'de> Deserialize<'de> for NormBox {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     #[test]

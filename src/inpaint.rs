@@ -922,6 +922,8 @@ impl Rng {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     fn noisy(rgba: &mut [u8], hole: &[u8], seed: u64) {

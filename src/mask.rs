@@ -609,6 +609,8 @@ fn blur_line(src: &[u8], dst: &mut [u8], r: usize, div: u32) {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     fn size(w: u32, h: u32) -> Size {

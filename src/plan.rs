@@ -166,6 +166,8 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::wire::{AspectRatio, OutputSize};
 

@@ -66,6 +66,8 @@ pub fn fit_within(size: Size, max_edge: u32) -> Size {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     #[test]
