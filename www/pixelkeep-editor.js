@@ -36,6 +36,7 @@ const TEMPLATE = `
   .stage { position: relative; height: var(--pk-height, 480px); background: repeating-conic-gradient(#8882 0 25%, transparent 0 50%) 0 0 / 16px 16px; touch-action: none; overflow: hidden; }
   .stage canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
   .drop { position: absolute; inset: 0; display: grid; place-items: center; pointer-events: none; opacity: .7; }
+  .drop[hidden] { display: none; }
   .prompt textarea { flex: 1 1 240px; min-height: 2.4em; }
   .prompt input[name=keep] { flex: 1 1 160px; }
   .status { padding: 4px 8px; min-height: 1.4em; }
