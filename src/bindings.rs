@@ -2,7 +2,7 @@
 //! JS exceptions (never panics: a panic would kill the widget).
 use crate::session::GenerateOptions;
 use crate::wire::{EditResponse, ErrorBody, ModelProfile};
-use crate::{resize_mask, resize_rgba, fit_within, CompositeOptions, Limits, MaskConvention, MaskOp, NormBox, OutOfRange, Plan, Session};
+use crate::{resize_mask, resize_rgba, fit_within, CompositeOptions, Limits, MaskConvention, MaskOp, NormBox, OutOfRange, Session};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]
@@ -22,7 +22,6 @@ fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
 #[wasm_bindgen]
 pub struct Editor {
     session: Session,
-    pending: Option<(Plan, String)>,
 }
 
 #[wasm_bindgen]
@@ -31,7 +30,7 @@ impl Editor {
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8], max_side: u32, max_pixels: f64) -> Result<Editor, JsError> {
         let limits = Limits { max_side, max_pixels: max_pixels as u64 };
-        Ok(Editor { session: Session::open(bytes, &limits).map_err(err)?, pending: None })
+        Ok(Editor { session: Session::open(bytes, &limits).map_err(err)? })
     }
 
     #[wasm_bindgen(getter)]
@@ -99,16 +98,14 @@ impl Editor {
     pub fn request(&mut self, options: JsValue, model: JsValue) -> Result<String, JsError> {
         let options: GenerateOptions = serde_wasm_bindgen::from_value(options).map_err(err)?;
         let model: ModelProfile = serde_wasm_bindgen::from_value(model).map_err(err)?;
-        let (plan, request) = self.session.request(&options, &model).map_err(err)?;
-        self.pending = Some((plan, options.instruction));
+        let request = self.session.request(&options, &model).map_err(err)?;
         serde_json::to_string(&request).map_err(err)
     }
 
     /// Takes the proxy's answer to the last `request`: registers, composites, reports.
     pub fn accept(&mut self, response: &str) -> Result<JsValue, JsError> {
-        let (plan, instruction) = self.pending.take().ok_or_else(|| err("no generation is pending"))?;
         let response: EditResponse = serde_json::from_str(response).map_err(|e| err(format!("the proxy's answer is malformed: {e}")))?;
-        to_js(&self.session.accept(plan, &response, &instruction).map_err(err)?)
+        to_js(&self.session.accept(&response).map_err(err)?)
     }
 
     pub fn recomposite(&mut self, round: usize, grow: i32, feather: u32) -> Result<JsValue, JsError> {
@@ -208,5 +205,28 @@ pub async fn post_edit(url: String, body: String, signal: Option<web_sys::AbortS
     match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => Err(fail(body.error.code.as_str(), &body.error.message, body.error.retry_after_s)),
         Err(_) => Err(fail("upstream_error", &format!("The proxy answered {} without an explanation.", response.status()), None)),
+    }
+}
+
+/// What the editor's UI shows besides the delivered image.
+#[wasm_bindgen]
+impl Editor {
+    /// The original (never edited) image fitted within `max_edge`, as RGBA: the "before"
+    /// of the before/after comparison.
+    #[wasm_bindgen(js_name = originalPreview)]
+    pub fn original_preview(&self, max_edge: u32) -> Result<Vec<u8>, JsError> {
+        let size = self.session.size();
+        Ok(resize_rgba(self.session.original(), size.rect(), fit_within(size, max_edge)).map_err(err)?.into_raw())
+    }
+
+    /// Every round kept (also those undone or reverted past, which `revert` brings back),
+    /// with its instruction, and how many are active: `{active, rounds: [{instruction, report}]}`.
+    pub fn history(&self) -> Result<JsValue, JsError> {
+        to_js(&serde_json::json!({
+            "active": self.session.rounds().len(),
+            "rounds": self.session.all_rounds().iter().map(|r| serde_json::json!({
+                "instruction": r.instruction, "report": r.report,
+            })).collect::<Vec<_>>(),
+        }))
     }
 }

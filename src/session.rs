@@ -67,6 +67,16 @@ pub struct Round {
     pub instruction: String,
 }
 
+/// A request sent and not yet answered: what the answer will be composited through is
+/// fixed when the request is made, so painting while waiting changes nothing.
+#[derive(Debug, Clone)]
+struct Pending {
+    plan: Plan,
+    /// The edit mask (with the box painted in) within the window; `None`: auto-protect.
+    mask: Option<Mask>,
+    instruction: String,
+}
+
 /// What `generate` needs besides the session: the JS API's options.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -93,6 +103,7 @@ pub struct Session {
     redo: Vec<Step>,
     rounds: Vec<Round>,
     active: usize,
+    pending: Option<Pending>,
     pub composite: CompositeOptions,
     pub plan_options: PlanOptions,
 }
@@ -115,6 +126,7 @@ impl Session {
             redo: Vec::new(),
             rounds: Vec::new(),
             active: 0,
+            pending: None,
             composite: CompositeOptions::default(),
             plan_options: PlanOptions::default(),
         }
@@ -139,6 +151,12 @@ impl Session {
 
     pub fn rounds(&self) -> &[Round] {
         &self.rounds[..self.active]
+    }
+
+    /// Every round kept, the active ones first, then those undone or reverted past
+    /// (`revert` or redo brings them back until a new round replaces them).
+    pub fn all_rounds(&self) -> &[Round] {
+        &self.rounds
     }
 
     pub fn bbox(&self) -> Option<NormBox> {
@@ -253,7 +271,8 @@ impl Session {
     }
 
     /// Plans the next round and builds the request for the proxy.
-    pub fn request(&self, options: &GenerateOptions, model: &ModelProfile) -> Result<(Plan, EditRequest)> {
+    /// The request is remembered until [`Session::accept`] takes its answer.
+    pub fn request(&mut self, options: &GenerateOptions, model: &ModelProfile) -> Result<EditRequest> {
         if options.instruction.trim().is_empty() {
             return Err(Error::InvalidArgument("write an instruction first".into()));
         }
@@ -295,30 +314,35 @@ impl Session {
             grounding: options.grounding,
             client_request_id: options.client_request_id.clone(),
         };
-        Ok((plan, request))
+        let mut edit = self.mask.clone();
+        if let Some(b) = self.bbox {
+            edit.paint(&Shape::Box { r#box: b }, false)?;
+        }
+        let mask = edit.bounds().map(|_| edit.crop(plan.window)).transpose()?;
+        self.pending = Some(Pending { plan, mask, instruction: options.instruction.clone() });
+        Ok(request)
     }
 
-    /// Takes the model's answer for `plan`: registers it, composites it through the mask
-    /// (or, with no mask and no box, through the region it really changed), and records
-    /// the round.
-    pub fn accept(&mut self, plan: Plan, response: &EditResponse, instruction: &str) -> Result<RoundReport> {
-        if plan.image != self.size() {
-            return Err(Error::SizeMismatch { expected: (self.size().width, self.size().height), actual: (plan.image.width, plan.image.height) });
-        }
+    /// The plan of the request awaiting its answer.
+    pub fn pending_plan(&self) -> Option<&Plan> {
+        self.pending.as_ref().map(|p| &p.plan)
+    }
+
+    /// Takes the model's answer to the pending request: registers it, composites it through
+    /// the mask (or, with no mask and no box, through the region it really changed), and
+    /// records the round.
+    pub fn accept(&mut self, response: &EditResponse) -> Result<RoundReport> {
+        let Pending { plan, mask, instruction } =
+            self.pending.take().ok_or_else(|| Error::InvalidArgument("no generation is pending".into()))?;
         let bytes = BASE64
             .decode(response.image.data.as_bytes())
             .map_err(|_| Error::Decode("the result is not valid base64".into()))?;
         let answer = decode(&bytes, &Limits::default())?;
         let result = plan.register(&answer)?;
-        let mut edit = self.mask.clone();
-        if let Some(b) = self.bbox {
-            edit.paint(&Shape::Box { r#box: b }, false)?;
-        }
-        let auto_protect = edit.bounds().is_none();
-        let window_mask = if auto_protect {
-            changed_region(&self.current, &result, plan.window)?
-        } else {
-            edit.crop(plan.window)?
+        let auto_protect = mask.is_none();
+        let window_mask = match mask {
+            Some(m) => m,
+            None => changed_region(&self.current, &result, plan.window)?,
         };
         // A new round after an undo or revert replaces the rounds that were undone.
         self.rounds.truncate(self.active);
@@ -335,7 +359,7 @@ impl Session {
             text: response.text.clone(),
             elapsed_ms: response.elapsed_ms,
         };
-        self.rounds.push(Round { plan, mask: window_mask, result, report, instruction: instruction.to_string() });
+        self.rounds.push(Round { plan, mask: window_mask, result, report, instruction });
         self.active += 1;
         let report = self.composite_round(self.active - 1)?;
         self.undo.push(Step::Round);
@@ -450,4 +474,135 @@ fn changed_region(base: &RgbaImage, result: &RgbaImage, window: Rect) -> Result<
     let mask = Mask::from_vec(size, data).ok_or(Error::Empty)?;
     // Opening removes isolated specks of model noise; then a margin covers soft edges.
     Ok(mask.grow(-2).grow(2).grow(6))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use super::*;
+
+    fn free_model() -> ModelProfile {
+        ModelProfile { id: "local".into(), aspect_ratios: vec![], max_references: 0, max_input_side: 4096, max_input_bytes: 1 << 24, price_per_image_usd: None }
+    }
+
+    fn photo() -> RgbaImage {
+        RgbaImage::from_fn(80, 60, |x, y| image::Rgba([(x * 3) as u8, (y * 4) as u8, ((x * y) % 251) as u8, 255]))
+    }
+
+    /// Answers a request the way a model that redraws everything in one colour would.
+    fn answer(request: &EditRequest, rgb: [u8; 3]) -> EditResponse {
+        let sent = decode(&BASE64.decode(&request.image.data).unwrap(), &Limits::default()).unwrap();
+        let flat = RgbaImage::from_pixel(sent.width(), sent.height(), image::Rgba([rgb[0], rgb[1], rgb[2], 255]));
+        let png = encode_png(flat.as_raw(), Size { width: flat.width(), height: flat.height() }).unwrap();
+        EditResponse {
+            image: InlineImage { mime_type: "image/png".into(), data: BASE64.encode(png) },
+            text: None,
+            provider: "test".into(),
+            model: "m".into(),
+            finish_reason: None,
+            usage: None,
+            elapsed_ms: 1,
+        }
+    }
+
+    fn paint_rect(s: &mut Session, x: f32, y: f32) {
+        s.apply(MaskOp::Clear).unwrap();
+        s.apply(MaskOp::Paint { shape: Shape::Rect { x, y, width: 10.0, height: 10.0 }, erase: false }).unwrap();
+    }
+
+    fn round(s: &mut Session, rgb: [u8; 3]) -> RoundReport {
+        let options = GenerateOptions { instruction: "x".into(), ..GenerateOptions::default() };
+        let req = s.request(&options, &free_model()).unwrap();
+        s.accept(&answer(&req, rgb)).unwrap()
+    }
+
+    #[test]
+    fn rounds_undo_redo_revert_and_recomposite() {
+        let mut s = Session::from_rgba(photo());
+        paint_rect(&mut s, 5.0, 5.0);
+        let r1 = round(&mut s, [255, 0, 0]);
+        assert!(r1.raw.changed_pixels > 0);
+        assert_eq!(r1.delivered.changed_pixels, 0);
+        paint_rect(&mut s, 50.0, 30.0);
+        round(&mut s, [0, 0, 255]);
+        assert_eq!(s.current().get_pixel(10, 10).0, [255, 0, 0, 255]);
+        assert_eq!(s.current().get_pixel(55, 35).0, [0, 0, 255, 255]);
+        assert_eq!(s.current().get_pixel(70, 5), photo().get_pixel(70, 5));
+        // Undo the second round, then the mask ops, then redo them all.
+        assert!(s.undo().unwrap());
+        assert_eq!(s.current().get_pixel(55, 35), photo().get_pixel(55, 35));
+        assert_eq!(s.rounds().len(), 1);
+        assert!(s.redo().unwrap());
+        assert_eq!(s.current().get_pixel(55, 35).0, [0, 0, 255, 255]);
+        // Revert to the original: every byte is the original's.
+        s.revert(0).unwrap();
+        assert_eq!(s.current(), &photo());
+        s.revert(2).unwrap();
+        // A wider feather reaches further, without a new generation.
+        let wide = s.recomposite(0, CompositeOptions { grow: 3, feather: 0 }).unwrap();
+        assert_eq!(wide.delivered.changed_pixels, 0);
+        assert_eq!(s.current().get_pixel(3, 10).0, [255, 0, 0, 255]);
+        let (before, after) = s.provenance_digests().unwrap();
+        assert_eq!(before, after);
+    }
+
+    #[test]
+    fn painting_while_waiting_does_not_change_the_pending_round() {
+        let mut s = Session::from_rgba(photo());
+        paint_rect(&mut s, 5.0, 5.0);
+        let req = s.request(&GenerateOptions { instruction: "x".into(), ..Default::default() }, &free_model()).unwrap();
+        s.apply(MaskOp::Invert).unwrap();
+        s.accept(&answer(&req, [0, 255, 0])).unwrap();
+        assert_eq!(s.current().get_pixel(10, 10).0, [0, 255, 0, 255]);
+        assert_eq!(s.current().get_pixel(70, 50), photo().get_pixel(70, 50));
+        assert!(s.accept(&answer(&req, [0, 255, 0])).is_err(), "an answer with nothing pending is refused");
+    }
+
+    #[test]
+    fn mask_free_edits_protect_what_did_not_change() {
+        let base = photo();
+        let mut s = Session::from_rgba(base.clone());
+        let req = s.request(&GenerateOptions { instruction: "x".into(), ..Default::default() }, &free_model()).unwrap();
+        // A model that changes one patch and adds faint noise everywhere else.
+        let mut out = base.clone();
+        for (x, y, p) in out.enumerate_pixels_mut() {
+            if (30..45).contains(&x) && (20..35).contains(&y) {
+                *p = image::Rgba([250, 250, 0, 255]);
+            } else {
+                p.0[0] = p.0[0].saturating_add(((x + y) % 3) as u8);
+            }
+        }
+        let mut resp = answer(&req, [0, 0, 0]);
+        resp.image.data = BASE64.encode(encode_png(out.as_raw(), Size { width: 80, height: 60 }).unwrap());
+        let report = s.accept(&resp).unwrap();
+        assert!(report.auto_protect);
+        assert_eq!(s.current().get_pixel(37, 27).0, [250, 250, 0, 255]);
+        assert_eq!(s.current().get_pixel(5, 50), base.get_pixel(5, 50), "noise far away was thrown away");
+        assert!(report.raw.changed_pixels > 1000);
+        assert_eq!(report.delivered.changed_pixels, 0);
+    }
+
+    #[test]
+    fn protected_pixels_keep_the_original_whatever_the_mask_says() {
+        let mut s = Session::from_rgba(photo());
+        let mut lock = Mask::new(s.size());
+        lock.paint(&Shape::Rect { x: 8.0, y: 8.0, width: 4.0, height: 4.0 }, false).unwrap();
+        s.set_protect(Some(lock)).unwrap();
+        s.composite = CompositeOptions { grow: 0, feather: 0 };
+        paint_rect(&mut s, 5.0, 5.0);
+        round(&mut s, [255, 0, 0]);
+        assert_eq!(s.current().get_pixel(9, 9), photo().get_pixel(9, 9));
+        assert_eq!(s.current().get_pixel(6, 6).0, [255, 0, 0, 255]);
+    }
+
+    #[test]
+    fn too_many_references_are_refused_not_truncated() {
+        let mut s = Session::from_rgba(photo());
+        let img = InlineImage { mime_type: "image/png".into(), data: String::new() };
+        let options = GenerateOptions { instruction: "x".into(), references: vec![img], ..Default::default() };
+        let e = s.request(&options, &free_model()).unwrap_err();
+        assert!(e.to_string().contains("at most 0 reference"), "{e}");
+        assert!(s.request(&GenerateOptions::default(), &free_model()).is_err(), "an empty instruction");
+    }
 }

@@ -66,5 +66,6 @@ test('a round composites the answer through the mask only', () => {
   assert.equal(differing, 0);
   const prov = ed.provenance();
   assert.equal(prov.protected_digest_original, prov.protected_digest_result);
-  assert.throws(() => ed.accept('{}'), /no generation is pending/);
+  assert.throws(() => ed.accept(JSON.stringify({ image, provider: 'test', model: 'm', elapsed_ms: 1 })), /no generation is pending/);
+  assert.throws(() => ed.accept('{}'), /answer is malformed/);
 });
