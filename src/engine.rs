@@ -143,22 +143,31 @@ pub fn apply(image: &mut RgbaImage, mask: &Mask, op: Operation) -> Result<()> {
 
 fn recolor(image: &RgbaImage, mask: &Mask, target: [u8; 3]) -> RgbaImage {
     let t = oklab(target);
-    // Shift lightness so the region's mean matches the target's, keeping its variation.
-    let (mut sum, mut n) = (0.0f64, 0.0f64);
+    let t_chroma = t[1].hypot(t[2]);
+    // The region's mean lightness and chroma: lightness shifts so the mean matches the
+    // target, keeping its variation (shading); chroma scales relative to the mean, so
+    // highlights and grey parts stay nearly neutral (texture).
+    let (mut l_sum, mut c_sum, mut n) = (0.0f64, 0.0f64, 0.0f64);
     for (p, &m) in image.pixels().zip(mask.data()) {
         if m > 0 {
-            sum += oklab([p[0], p[1], p[2]])[0] as f64 * m as f64;
+            let [l, a, b] = oklab([p[0], p[1], p[2]]);
+            l_sum += l as f64 * m as f64;
+            c_sum += a.hypot(b) as f64 * m as f64;
             n += m as f64;
         }
     }
-    let shift = t[0] - (sum / n.max(1.0)) as f32;
+    let n = n.max(1.0);
+    let shift = t[0] - (l_sum / n) as f32;
+    let mean_chroma = ((c_sum / n) as f32).max(1e-3);
+    let (hue_a, hue_b) = if t_chroma > 1e-6 { (t[1] / t_chroma, t[2] / t_chroma) } else { (0.0, 0.0) };
     let mut out = image.clone();
     for (p, &m) in out.pixels_mut().zip(mask.data()) {
         if m == 0 {
             continue;
         }
-        let l = (oklab([p[0], p[1], p[2]])[0] + shift).clamp(0.0, 1.0);
-        let rgb = from_oklab_in_gamut([l, t[1], t[2]]);
+        let [l, a, b] = oklab([p[0], p[1], p[2]]);
+        let chroma = t_chroma * (a.hypot(b) / mean_chroma).min(1.5);
+        let rgb = from_oklab_in_gamut([(l + shift).clamp(0.0, 1.0), hue_a * chroma, hue_b * chroma]);
         p.0[..3].copy_from_slice(&rgb);
     }
     out
