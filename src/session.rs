@@ -30,11 +30,12 @@ fn yes() -> bool {
     true
 }
 
-/// One undoable step: the pixels of the mask before and after, in the rectangle it touched.
+/// One undoable step: the pixels of the mask before and after, in the rectangle it
+/// touched; or a change of how many rounds are active (a new round, a revert).
 #[derive(Debug, Clone)]
 enum Step {
     Mask { op: MaskOp, rect: Rect, before: Mask, after: Mask },
-    Round,
+    Rounds { from: usize, to: usize },
 }
 
 /// What the person (and a CMS) learns about a round.
@@ -233,7 +234,7 @@ impl Session {
         let Some(step) = self.undo.pop() else { return Ok(false) };
         match &step {
             Step::Mask { rect, before, .. } => self.mask.put(rect.x, rect.y, before)?,
-            Step::Round => self.set_active(self.active - 1)?,
+            Step::Rounds { from, .. } => self.set_active(*from)?,
         }
         self.redo.push(step);
         Ok(true)
@@ -243,7 +244,7 @@ impl Session {
         let Some(step) = self.redo.pop() else { return Ok(false) };
         match &step {
             Step::Mask { rect, after, .. } => self.mask.put(rect.x, rect.y, after)?,
-            Step::Round => self.set_active(self.active + 1)?,
+            Step::Rounds { to, .. } => self.set_active(*to)?,
         }
         self.undo.push(step);
         Ok(true)
@@ -255,7 +256,7 @@ impl Session {
             .iter()
             .filter_map(|s| match s {
                 Step::Mask { op, .. } => Some(op.clone()),
-                Step::Round => None,
+                Step::Rounds { .. } => None,
             })
             .collect()
     }
@@ -344,9 +345,11 @@ impl Session {
             Some(m) => m,
             None => changed_region(&self.current, &result, plan.window)?,
         };
-        // A new round after an undo or revert replaces the rounds that were undone.
+        // A new round after an undo or revert replaces the rounds that were undone, and
+        // forgets the steps that pointed at them.
         self.rounds.truncate(self.active);
-        self.redo.retain(|s| !matches!(s, Step::Round));
+        let kept = self.active;
+        self.undo.retain(|s| !matches!(s, Step::Rounds { from, to } if *from > kept || *to > kept));
         let report = RoundReport {
             index: self.active,
             window: plan.window,
@@ -362,7 +365,7 @@ impl Session {
         self.rounds.push(Round { plan, mask: window_mask, result, report, instruction });
         self.active += 1;
         let report = self.composite_round(self.active - 1)?;
-        self.undo.push(Step::Round);
+        self.push(Step::Rounds { from: kept, to: kept + 1 });
         Ok(report)
     }
 
@@ -397,9 +400,13 @@ impl Session {
     }
 
     /// Goes back to the state after `n` rounds (0 = the original).
+    /// Undoable, like any step.
     pub fn revert(&mut self, n: usize) -> Result<()> {
         if n > self.rounds.len() {
             return Err(Error::InvalidArgument(format!("there are only {} rounds", self.rounds.len())));
+        }
+        if n != self.active {
+            self.push(Step::Rounds { from: self.active, to: n });
         }
         self.set_active(n)
     }
@@ -545,6 +552,27 @@ mod tests {
         assert_eq!(s.current().get_pixel(3, 10).0, [255, 0, 0, 255]);
         let (before, after) = s.provenance_digests().unwrap();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn undo_after_revert_returns_to_before_the_revert() {
+        let mut s = Session::from_rgba(photo());
+        paint_rect(&mut s, 5.0, 5.0);
+        round(&mut s, [255, 0, 0]);
+        s.revert(0).unwrap();
+        assert_eq!(s.current(), &photo());
+        assert!(s.undo().unwrap(), "the revert is undone");
+        assert_eq!(s.current().get_pixel(10, 10).0, [255, 0, 0, 255]);
+        assert!(s.undo().unwrap(), "then the round");
+        assert_eq!(s.current(), &photo());
+        // Revert, then a new round: the old round's steps are forgotten, undo never panics.
+        assert!(s.redo().unwrap());
+        s.revert(0).unwrap();
+        round(&mut s, [0, 0, 255]);
+        while s.undo().unwrap() {}
+        assert_eq!(s.current(), &photo());
+        while s.redo().unwrap() {}
+        assert_eq!(s.current().get_pixel(10, 10).0, [0, 0, 255, 255]);
     }
 
     #[test]
