@@ -71,7 +71,7 @@ export function chromiumPath() {
 
 function buildWasm() {
   run('cargo', ['build', '--release', '--lib', '--target', 'wasm32-unknown-unknown']);
-  run('wasm-bindgen', ['--target', 'web', '--out-dir', 'www/pkg',
+  run('wasm-bindgen', ['--target', 'web', '--out-dir', 'www/pkg', '--remove-name-section',
     'target/wasm32-unknown-unknown/release/pixelkeep.wasm']);
 }
 

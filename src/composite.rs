@@ -41,15 +41,38 @@ pub fn effective_mask(mask: &Mask, protect: Option<&Mask>, options: CompositeOpt
     Ok(m)
 }
 
+/// The effective mask of an edit mask given for `window` of a `frame`: grown and feathered
+/// with the pixels around the window as room (so the edge falls off naturally), cut back
+/// to the window, and never over a protected pixel. Work and memory scale with the window.
+pub fn effective_window_mask(mask: &Mask, window: Rect, frame: Size, protect: Option<&Mask>, options: CompositeOptions) -> Result<Mask> {
+    if mask.size() != window.size() || !frame.rect().contains(window) {
+        return Err(size_mismatch(window.size(), mask.size()));
+    }
+    let room = window.outset(options.reach(), frame);
+    let mut m = Mask::new(room.size());
+    m.put(window.x - room.x, window.y - room.y, mask)?;
+    let local = Rect { x: window.x - room.x, y: window.y - room.y, ..window };
+    let mut m = m.grow(options.grow).feather(options.feather).crop(local)?;
+    if let Some(p) = protect {
+        if p.size() != frame {
+            return Err(size_mismatch(frame, p.size()));
+        }
+        let locked = p.crop(window)?;
+        m.data_mut().iter_mut().zip(locked.data()).for_each(|(v, &l)| *v = (*v).min(255 - l));
+    }
+    Ok(m)
+}
+
 /// Blends `patch` (the registered answer for `window`) into `target` through `mask`
-/// (full frame). Pixels where the mask is zero, or outside the window, are not written.
+/// (the window's size). Pixels where the mask is zero, or outside the window, are not
+/// written.
 ///
 /// # Guarantees
 /// Where `mask` is 0 the target's bytes are unchanged; where it is 255 they are the patch's.
 pub fn composite_into(target: &mut RgbaImage, patch: &RgbaImage, window: Rect, mask: &Mask) -> Result<()> {
     let frame = Size::new(target.width(), target.height()).ok_or(Error::Empty)?;
-    if mask.size() != frame {
-        return Err(size_mismatch(frame, mask.size()));
+    if mask.size() != window.size() {
+        return Err(size_mismatch(window.size(), mask.size()));
     }
     if (patch.width(), patch.height()) != (window.width, window.height) || !frame.rect().contains(window) {
         return Err(size_mismatch(window.size(), Size { width: patch.width(), height: patch.height() }));
@@ -59,7 +82,7 @@ pub fn composite_into(target: &mut RgbaImage, patch: &RgbaImage, window: Rect, m
     let patch = patch.as_raw();
     for row in 0..window.height as usize {
         let y = window.y as usize + row;
-        let m = &mask.data()[y * fw + window.x as usize..][..pw];
+        let m = &mask.data()[row * pw..][..pw];
         let t = &mut target[(y * fw + window.x as usize) * 4..][..pw * 4];
         let p = &patch[row * pw * 4..][..pw * 4];
         for (i, &a) in m.iter().enumerate() {
@@ -90,22 +113,27 @@ pub struct Drift {
     pub psnr_db: Option<f64>,
 }
 
-/// Compares `image` with `reference` over the pixels of `window` (same size as `image`,
-/// placed there in the frame of `mask`) where `mask` is zero.
+/// Compares `image` with `reference` over the pixels of `window` where `mask` (the
+/// window's size) is zero. `reference` is the full frame; `image` is either the full frame
+/// or just the window's pixels (a model's registered answer).
 pub fn drift(reference: &RgbaImage, image: &RgbaImage, window: Rect, mask: &Mask) -> Result<Drift> {
-    let frame = reference.dimensions();
-    if (image.width(), image.height()) != (window.width, window.height) || (mask.size().width, mask.size().height) != frame {
+    let frame = Size::new(reference.width(), reference.height()).ok_or(Error::Empty)?;
+    let full = image.dimensions() == reference.dimensions();
+    if mask.size() != window.size() || !frame.rect().contains(window) || !(full || image.dimensions() == (window.width, window.height)) {
         return Err(size_mismatch(window.size(), Size { width: image.width(), height: image.height() }));
     }
-    let fw = frame.0 as usize;
+    let (fw, ww) = (frame.width as usize, window.width as usize);
     let (mut protected, mut changed, mut max, mut sum_abs, mut sum_sq) = (0u64, 0u64, 0u8, 0u64, 0u64);
     for row in 0..window.height as usize {
         let y = window.y as usize + row;
-        let m = &mask.data()[y * fw + window.x as usize..][..window.width as usize];
-        let r = &reference.as_raw()[(y * fw + window.x as usize) * 4..][..window.width as usize * 4];
-        let p = &image.as_raw()[row * window.width as usize * 4..][..window.width as usize * 4];
+        let m = &mask.data()[row * ww..][..ww];
+        let r = &reference.as_raw()[(y * fw + window.x as usize) * 4..][..ww * 4];
+        let p = if full { &image.as_raw()[(y * fw + window.x as usize) * 4..][..ww * 4] } else { &image.as_raw()[row * ww * 4..][..ww * 4] };
+        protected += m.iter().filter(|&&a| a == 0).count() as u64;
+        if r == p {
+            continue; // the common case, compared at memcmp speed
+        }
         for (i, _) in m.iter().enumerate().filter(|(_, &a)| a == 0) {
-            protected += 1;
             let (a, b) = (&r[i * 4..i * 4 + 4], &p[i * 4..i * 4 + 4]);
             if a != b {
                 changed += 1;

@@ -19,7 +19,7 @@ pub mod wire;
 mod bindings;
 
 pub use codec::{decode, dimensions, encode_jpeg, encode_png, encode_png_gray, sniff, Limits};
-pub use composite::{composite_into, drift, effective_mask, protected_digest, CompositeOptions, Drift};
+pub use composite::{composite_into, drift, effective_mask, effective_window_mask, protected_digest, CompositeOptions, Drift};
 pub use engine::{apply as apply_operation, Operation, CAPABILITIES};
 pub use error::{Error, Result};
 pub use geometry::{NormBox, OutOfRange, Rect, Size};

@@ -3,23 +3,37 @@
 use crate::geometry::{Rect, Size};
 use crate::mask::Mask;
 use crate::{Error, Result};
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{TypedImage, TypedImageRef};
+use fast_image_resize::pixels::{U8x4, U8};
+use fast_image_resize::{FilterType, PixelTrait, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbaImage;
 
-fn lanczos() -> ResizeOptions {
-    ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)).use_alpha(true)
-}
-
-fn resize_raw(src: &[u8], from: Size, crop: Rect, to: Size, pixel: PixelType) -> Result<Vec<u8>> {
+/// Lanczos3 of one pixel type. Typed (not `Resizer::resize`, which dispatches at run time)
+/// so only the pixel types we use are linked: that keeps half a megabyte of 16-bit tables
+/// out of the wasm module.
+fn resize_raw<P: PixelTrait>(src: &[u8], from: Size, crop: Rect, to: Size, premultiply: bool) -> Result<Vec<u8>> {
     if !from.rect().contains(crop) {
         return Err(Error::InvalidArgument("the crop lies outside the image".into()));
     }
-    let src = ImageRef::new(from.width, from.height, src, pixel).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let mut dst = Image::new(to.width, to.height, pixel);
-    let options = lanczos().crop(crop.x as f64, crop.y as f64, crop.width as f64, crop.height as f64);
-    Resizer::new().resize(&src, &mut dst, &options).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    Ok(dst.into_vec())
+    let bad = |e: &dyn std::fmt::Display| Error::InvalidArgument(e.to_string());
+    let src = TypedImageRef::<P>::from_buffer(from.width, from.height, src).map_err(|e| bad(&e))?;
+    let mut out = vec![0u8; to.area() as usize * std::mem::size_of::<P>()];
+    let mut dst = TypedImage::<P>::from_buffer(to.width, to.height, &mut out).map_err(|e| bad(&e))?;
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
+        .use_alpha(premultiply)
+        .crop(crop.x as f64, crop.y as f64, crop.width as f64, crop.height as f64);
+    Resizer::new().resize_typed(&src, &mut dst, &options).map_err(|e| bad(&e))?;
+    Ok(out)
+}
+
+/// Whether every pixel of `crop` is opaque: then premultiplying changes nothing and is skipped.
+fn opaque(image: &RgbaImage, crop: Rect) -> bool {
+    let stride = image.width() as usize * 4;
+    (crop.y..crop.bottom()).all(|y| {
+        let start = y as usize * stride + crop.x as usize * 4;
+        image.as_raw()[start..start + crop.width as usize * 4].chunks_exact(4).all(|p| p[3] == 255)
+    })
 }
 
 /// The `crop` of `image` resized to `to` (Lanczos3, premultiplied alpha).
@@ -32,7 +46,7 @@ pub fn resize_rgba(image: &RgbaImage, crop: Rect, to: Size) -> Result<RgbaImage>
         }
         image::imageops::crop_imm(image, crop.x, crop.y, crop.width, crop.height).to_image().into_raw()
     } else {
-        resize_raw(image.as_raw(), from, crop, to, PixelType::U8x4)?
+        resize_raw::<U8x4>(image.as_raw(), from, crop, to, !opaque(image, crop))?
     };
     RgbaImage::from_raw(to.width, to.height, data).ok_or(Error::Empty)
 }
@@ -47,7 +61,7 @@ pub fn resize_mask_crop(mask: &Mask, crop: Rect, to: Size) -> Result<Mask> {
     if crop.size() == to {
         return mask.crop(crop);
     }
-    let data = resize_raw(mask.data(), mask.size(), crop, to, PixelType::U8)?;
+    let data = resize_raw::<U8>(mask.data(), mask.size(), crop, to, false)?;
     Mask::from_vec(to, data).ok_or(Error::Empty)
 }
 

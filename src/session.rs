@@ -3,7 +3,7 @@
 //! Every round composites into the decoded original (never a re-encoded copy), so pixels
 //! outside every round's effective mask stay the original's bytes after any number of rounds.
 use crate::codec::{decode, encode_jpeg, encode_png, Limits};
-use crate::composite::{composite_into, drift, effective_mask, protected_digest, CompositeOptions, Drift};
+use crate::composite::{composite_into, drift, effective_window_mask, protected_digest, CompositeOptions, Drift};
 use crate::geometry::{NormBox, Rect, Size};
 use crate::mask::{Mask, MaskConvention, Shape};
 use crate::plan::{Plan, PlanOptions};
@@ -105,6 +105,8 @@ pub struct Session {
     rounds: Vec<Round>,
     active: usize,
     pending: Option<Pending>,
+    /// Where the active rounds may have written: the union of their effective masks.
+    edited: Mask,
     pub composite: CompositeOptions,
     pub plan_options: PlanOptions,
 }
@@ -128,6 +130,7 @@ impl Session {
             rounds: Vec::new(),
             active: 0,
             pending: None,
+            edited: Mask::new(size),
             composite: CompositeOptions::default(),
             plan_options: PlanOptions::default(),
         }
@@ -373,14 +376,15 @@ impl Session {
     fn composite_round(&mut self, i: usize) -> Result<RoundReport> {
         let round = &self.rounds[i];
         let window = round.plan.window;
-        let mut full = Mask::new(self.size());
-        full.put(window.x, window.y, &round.mask)?;
-        let effective = effective_mask(&full, self.protect.as_ref(), round.report.options)?;
-        let base_window = image::imageops::crop_imm(&self.current, window.x, window.y, window.width, window.height).to_image();
+        let effective = effective_window_mask(&round.mask, window, self.size(), self.protect.as_ref(), round.report.options)?;
         let raw = drift(&self.current, &round.result, window, &effective)?;
         composite_into(&mut self.current, &round.result, window, &effective)?;
-        let delivered_window = image::imageops::crop_imm(&self.current, window.x, window.y, window.width, window.height).to_image();
-        let mut delivered = drift(&base_window, &delivered_window, Size { width: window.width, height: window.height }.rect(), &effective.crop(window)?)?;
+        // What was delivered is checked against the original itself, everywhere no active
+        // round may have written: outside the union of their effective masks.
+        let mut union = self.edited.crop(window)?;
+        union.data_mut().iter_mut().zip(effective.data()).for_each(|(u, &e)| *u = (*u).max(e));
+        self.edited.put(window.x, window.y, &union)?;
+        let mut delivered = drift(&self.original, &self.current, window, &union)?;
         // Outside the window nothing is written at all; count those pixels as protected too.
         delivered.protected_pixels += self.size().area() - window.area();
         let round = &mut self.rounds[i];
@@ -418,6 +422,7 @@ impl Session {
 
     fn replay(&mut self) -> Result<()> {
         self.current = self.original.clone();
+        self.edited.clear();
         for i in 0..self.active {
             self.composite_round(i)?;
         }
@@ -425,26 +430,14 @@ impl Session {
     }
 
     /// Where every active round may have written: the union of their effective masks.
-    pub fn edited_region(&self) -> Result<Mask> {
-        let mut union = Mask::new(self.size());
-        for round in self.rounds() {
-            let w = round.plan.window;
-            let mut full = Mask::new(self.size());
-            full.put(w.x, w.y, &round.mask)?;
-            // Only the window is ever written, so only the window's part counts.
-            let eff = effective_mask(&full, self.protect.as_ref(), round.report.options)?.crop(w)?;
-            let mut merged = union.crop(w)?;
-            merged.data_mut().iter_mut().zip(eff.data()).for_each(|(u, &e)| *u = (*u).max(e));
-            union.put(w.x, w.y, &merged)?;
-        }
-        Ok(union)
+    pub fn edited_region(&self) -> &Mask {
+        &self.edited
     }
 
     /// Digests of the protected region (outside every edit) in the original and in the
     /// delivered image: equal digests prove the promise.
     pub fn provenance_digests(&self) -> Result<(String, String)> {
-        let region = self.edited_region()?;
-        Ok((protected_digest(&self.original, &region)?, protected_digest(&self.current, &region)?))
+        Ok((protected_digest(&self.original, &self.edited)?, protected_digest(&self.current, &self.edited)?))
     }
 
     /// The delivered image, lossless.

@@ -1,6 +1,6 @@
 //! Property tests: the promises that must hold for every input, not just the examples.
 use pixelkeep::wire::{AspectRatio, ModelProfile, OutputSize};
-use pixelkeep::{composite_into, effective_mask, CompositeOptions, Mask, NormBox, OutOfRange, Plan, PlanOptions, Rect, RgbaImage, Shape, Size, StrokePoint};
+use pixelkeep::{composite_into, effective_mask, effective_window_mask, CompositeOptions, Mask, NormBox, OutOfRange, Plan, PlanOptions, Rect, RgbaImage, Shape, Size, StrokePoint};
 use proptest::prelude::*;
 
 fn shape(w: u32, h: u32) -> impl Strategy<Value = Shape> {
@@ -58,6 +58,19 @@ proptest! {
         for (i, (&m, (a, b))) in eff.data().iter().zip(original.pixels().zip(out.pixels())).enumerate() {
             if m == 0 { prop_assert_eq!(a, b, "pixel {} changed where the mask is zero", i); }
             if m == 255 { prop_assert_eq!(answer.as_raw()[i * 4..i * 4 + 4].to_vec(), b.0.to_vec()); }
+        }
+        // Through a window of the frame: nothing outside the window or under a zero is written.
+        let window = Rect::new(w / 4, h / 5, w / 2 + 1, h / 2 + 1).unwrap();
+        let in_window = mask.crop(window).unwrap();
+        let eff_w = effective_window_mask(&in_window, window, size, None, options).unwrap();
+        let patch = image::imageops::crop_imm(&answer, window.x, window.y, window.width, window.height).to_image();
+        let mut out_w = original.clone();
+        composite_into(&mut out_w, &patch, window, &eff_w).unwrap();
+        for (x, y, p) in out_w.enumerate_pixels() {
+            let inside = x >= window.x && x < window.right() && y >= window.y && y < window.bottom();
+            if !inside || eff_w.get(x - window.x, y - window.y) == 0 {
+                prop_assert_eq!(p, original.get_pixel(x, y));
+            }
         }
         // And the effective mask never reaches beyond the promised distance.
         if let (Some(b), Some(e)) = (mask.bounds(), eff.bounds()) {
