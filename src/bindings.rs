@@ -173,11 +173,12 @@ impl Editor {
     }
 }
 
-/// POSTs a JSON body through gloo-net; resolves with the answer's text, or throws an
+/// POSTs a JSON body through gloo-net (with the host's embed token, if any); resolves with
+/// the answer's text, or throws an
 /// `Error` whose `code` is the proxy's error code (`network` or `aborted` when there was
 /// no answer).
 #[wasm_bindgen(js_name = postEdit)]
-pub async fn post_edit(url: String, body: String, signal: Option<web_sys::AbortSignal>) -> Result<String, JsValue> {
+pub async fn post_edit(url: String, body: String, token: Option<String>, signal: Option<web_sys::AbortSignal>) -> Result<String, JsValue> {
     let fail = |code: &str, message: &str, retry: Option<u64>| -> JsValue {
         let e = js_sys::Error::new(message);
         let _ = js_sys::Reflect::set(&e, &"code".into(), &code.into());
@@ -186,8 +187,11 @@ pub async fn post_edit(url: String, body: String, signal: Option<web_sys::AbortS
         }
         e.into()
     };
-    let request = gloo_net::http::Request::post(&url)
-        .header("content-type", "application/json")
+    let mut builder = gloo_net::http::Request::post(&url).header("content-type", "application/json");
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        builder = builder.header("authorization", &format!("Bearer {token}"));
+    }
+    let request = builder
         .abort_signal(signal.as_ref())
         .body(body)
         .map_err(|e| fail("invalid_request", &e.to_string(), None))?;

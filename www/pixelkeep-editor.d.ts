@@ -92,6 +92,8 @@ export class PixelkeepEditor extends HTMLElement {
   // Attributes, mirrored by these properties.
   /** `endpoint`: the proxy's API base (default `/api`). */
   endpoint: string;
+  /** The host backend's short-lived embed token, sent as `Authorization: Bearer`. */
+  token: string | null;
   /** `src`: a photo URL to open (cross-origin needs CORS). */
   src: string | null;
   /** `provider`, `model`: the initial picks (the pickers list what `GET {endpoint}/providers` offers). */

@@ -298,7 +298,7 @@ const TEMPLATE = `
 </div>`;
 
 export class PixelkeepEditor extends HTMLElement {
-  static observedAttributes = ['src', 'endpoint', 'provider', 'model', 'locale', 'wasm-url', 'autosave', 'theme'];
+  static observedAttributes = ['src', 'endpoint', 'token', 'provider', 'model', 'locale', 'wasm-url', 'autosave', 'theme'];
   /** String tables by locale tag; `en` is built in. */
   static locales = { en: STRINGS };
 
@@ -351,6 +351,9 @@ export class PixelkeepEditor extends HTMLElement {
   // ----- attributes mirrored by properties
   get endpoint() { return this.getAttribute('endpoint') ?? '/api'; }
   set endpoint(v) { this.setAttribute('endpoint', v); }
+  /** The short-lived embed token the host's backend minted (sent as `Authorization: Bearer`). */
+  get token() { return this.getAttribute('token'); }
+  set token(v) { v == null ? this.removeAttribute('token') : this.setAttribute('token', v); }
   get src() { return this.getAttribute('src'); }
   set src(v) { v == null ? this.removeAttribute('src') : this.setAttribute('src', v); }
   get provider() { return this.getAttribute('provider') ?? this.#profiles[0]?.id ?? 'local'; }
@@ -417,7 +420,7 @@ export class PixelkeepEditor extends HTMLElement {
     if (old === value || !this.shadowRoot.firstChild) return;
     if (name === 'src' && value && this.#worker) this.load(value).catch(() => {});
     if (name === 'locale') this.#applyStrings();
-    if (name === 'endpoint') this.#loadProviders();
+    if (name === 'endpoint' || name === 'token') this.#loadProviders();
     if (name === 'provider' || name === 'model') this.#syncPickers();
     if (name === 'autosave' && this.#worker) this.#call('setAutosave', { key: this.autosave }).catch(() => {});
   }
@@ -530,7 +533,7 @@ export class PixelkeepEditor extends HTMLElement {
     const ticker = setInterval(() => this.#tick(), 100);
     this.#emit('generate', { instruction, provider, model, keep });
     try {
-      const call = this.#send('generate', { endpoint: this.endpoint, options }, {
+      const call = this.#send('generate', { endpoint: this.endpoint, token: this.token, options }, {
         onProgress: (stage, detail) => { Object.assign(this.#generation, { stage, detail }); this.#tick(); },
       });
       this.#generation.id = call.id;
@@ -841,7 +844,7 @@ export class PixelkeepEditor extends HTMLElement {
 
   async #loadProviders() {
     try {
-      this.#profiles = await this.#call('providers', { endpoint: this.endpoint });
+      this.#profiles = await this.#call('providers', { endpoint: this.endpoint, token: this.token });
     } catch { this.#profiles = []; /* the proxy may come later; generate reports it then */ }
     this.#syncPickers();
   }

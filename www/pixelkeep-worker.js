@@ -144,9 +144,11 @@ const methods = {
     return out;
   },
 
-  async providers({ endpoint }) {
+  async providers({ endpoint, token }) {
     if (!profiles.has(endpoint)) {
-      profiles.set(endpoint, fetch(`${endpoint}/providers`).then(async (r) => {
+      const headers = token ? { authorization: `Bearer ${token}` } : {};
+      profiles.set(endpoint, fetch(`${endpoint}/providers`, { headers }).then(async (r) => {
+        if (r.status === 401) throw coded('unauthorized', 'This page is not allowed to use the editing service (its embed token is missing or expired).');
         if (!r.ok) throw coded('network', `The proxy at ${endpoint} did not list its providers (HTTP ${r.status}).`);
         return r.json();
       }).catch((e) => { profiles.delete(endpoint); throw e.code ? e : coded('network', `The proxy at ${endpoint} could not be reached.`); }));
@@ -154,8 +156,8 @@ const methods = {
     return profiles.get(endpoint);
   },
 
-  async generate({ endpoint, options }, id) {
-    const list = await methods.providers({ endpoint });
+  async generate({ endpoint, token, options }, id) {
+    const list = await methods.providers({ endpoint, token });
     const provider = list.find((p) => p.id === (options.provider || list[0]?.id));
     if (!provider) throw coded('invalid_request', `The provider "${options.provider}" is not configured on this proxy.`);
     const model = provider.models.find((m) => m.id === (options.model || provider.default_model));
@@ -170,7 +172,7 @@ const methods = {
     inflight.set(id, controller);
     try {
       progress(id, 'uploading', { bytes: body.length });
-      const answer = await postEdit(`${endpoint}/edit`, body, controller.signal);
+      const answer = await postEdit(`${endpoint}/edit`, body, token || undefined, controller.signal);
       progress(id, 'compositing');
       return await exclusive(() => record({ m: 'accept', answer }));
     } catch (e) {
