@@ -104,7 +104,7 @@ async function test() {
   steps.push({ name: 'cargo test --lib on wasm32', ...wasm, ...count(wasm.text) });
   run('cargo', ['build', '-p', 'pixelkeep-proxy']);
   const node = await runCapture(process.execPath, ['--test', '--test-reporter=tap', '--test-concurrency=1',
-    'tests/wasm/', 'tests/browser/'], { env: { ...env, PIXELKEEP_PROXY_BIN: 'target/debug/pixelkeep-proxy' } });
+    'tests/wasm/', 'tests/browser/', 'tests/sdk/'], { env: { ...env, PIXELKEEP_PROXY_BIN: 'target/debug/pixelkeep-proxy' } });
   steps.push({ name: 'node --test (wasm bindings, browser)', ...node, ...count(node.text) });
   let passed = 0, failed = 0;
   console.log('\nSummary');
