@@ -185,6 +185,7 @@ fn linear_to_srgb(v: f32) -> u8 {
 }
 
 /// Oklab (Björn Ottosson) of an sRGB colour.
+#[allow(clippy::excessive_precision)] // the published matrices, digit for digit
 fn oklab(c: [u8; 3]) -> [f32; 3] {
     let [r, g, b] = c.map(srgb_to_linear);
     let l = (0.4122214708 * r + 0.5363325363 * g + 0.0514459929 * b).cbrt();
@@ -197,6 +198,7 @@ fn oklab(c: [u8; 3]) -> [f32; 3] {
     ]
 }
 
+#[allow(clippy::excessive_precision)]
 fn oklab_to_linear([l, a, b]: [f32; 3]) -> [f32; 3] {
     let l_ = (l + 0.3963377774 * a + 0.2158037573 * b).powi(3);
     let m_ = (l - 0.1055613458 * a - 0.0638541728 * b).powi(3);

@@ -180,8 +180,16 @@ impl Mask {
             let start = (rect.y as usize + row) * w + rect.x as usize;
             let dst = &mut self.data[start..start + rect.width as usize];
             for (d, &c) in dst.iter_mut().zip(cov_row) {
-                let (dv, cv) = (*d as u32, c as u32);
-                *d = if erase { div255(dv * (255 - cv)) } else { dv + cv - div255(dv * cv) } as u8;
+                // Most of a stroke's bounding box is untouched, much of the rest fully covered.
+                match (c, erase) {
+                    (0, _) => {}
+                    (255, false) => *d = 255,
+                    (255, true) => *d = 0,
+                    (c, erase) => {
+                        let (dv, cv) = (*d as u32, c as u32);
+                        *d = if erase { div255(dv * (255 - cv)) } else { dv + cv - div255(dv * cv) } as u8;
+                    }
+                }
             }
         }
         Ok(Some((rect, before)))
@@ -272,7 +280,7 @@ impl Mask {
                 out.push((rect, n));
             }
         }
-        out.sort_by(|a, b| b.1.cmp(&a.1));
+        out.sort_by_key(|r| std::cmp::Reverse(r.1));
         out
     }
 

@@ -34,6 +34,8 @@ fn yes() -> bool {
 /// touched; or a change of how many rounds are active (a new round, a revert).
 #[derive(Debug, Clone)]
 enum Step {
+    /// A painted shape: redo paints it again (cheaper than keeping a copy of the result).
+    Paint { shape: Shape, erase: bool, rect: Rect, before: Mask },
     Mask { op: MaskOp, rect: Rect, before: Mask, after: Mask },
     Rounds { from: usize, to: usize },
 }
@@ -190,16 +192,14 @@ impl Session {
 
     /// Applies a mask operation; returns the rectangle that changed.
     pub fn apply(&mut self, op: MaskOp) -> Result<Option<Rect>> {
-        let before_all = match &op {
-            MaskOp::Paint { .. } => None,
-            _ => Some(self.mask.clone()),
-        };
-        let rect = match &op {
-            MaskOp::Paint { shape, erase } => {
-                let Some((rect, before)) = self.mask.paint_keeping(shape, *erase)? else { return Ok(None) };
-                self.push(Step::Mask { op: op.clone(), rect, before, after: self.mask.crop(rect)? });
-                return Ok(Some(rect));
-            }
+        if let MaskOp::Paint { shape, erase } = &op {
+            let Some((rect, before)) = self.mask.paint_keeping(shape, *erase)? else { return Ok(None) };
+            self.push(Step::Paint { shape: shape.clone(), erase: *erase, rect, before });
+            return Ok(Some(rect));
+        }
+        // The other operations touch the whole frame.
+        let before = self.mask.clone();
+        match &op {
             MaskOp::Wand { x, y, tolerance, contiguous, erase } => {
                 let sel = Mask::magic_wand(self.current.as_raw(), self.size(), (*x, *y), *tolerance, *contiguous)?;
                 for (m, &s) in self.mask.data_mut().iter_mut().zip(sel.data()) {
@@ -207,22 +207,13 @@ impl Session {
                         *m = if *erase { 0 } else { 255 };
                     }
                 }
-                self.size().rect()
             }
-            MaskOp::Grow { radius } => {
-                self.mask = self.mask.grow(*radius);
-                self.size().rect()
-            }
-            MaskOp::Invert => {
-                self.mask.invert();
-                self.size().rect()
-            }
-            MaskOp::Clear => {
-                self.mask.clear();
-                self.size().rect()
-            }
-        };
-        let before = before_all.expect("whole-frame ops keep a copy");
+            MaskOp::Grow { radius } => self.mask = self.mask.grow(*radius),
+            MaskOp::Invert => self.mask.invert(),
+            MaskOp::Clear => self.mask.clear(),
+            MaskOp::Paint { .. } => {}
+        }
+        let rect = self.size().rect();
         self.push(Step::Mask { op, rect, before, after: self.mask.clone() });
         Ok(Some(rect))
     }
@@ -236,7 +227,7 @@ impl Session {
     pub fn undo(&mut self) -> Result<bool> {
         let Some(step) = self.undo.pop() else { return Ok(false) };
         match &step {
-            Step::Mask { rect, before, .. } => self.mask.put(rect.x, rect.y, before)?,
+            Step::Mask { rect, before, .. } | Step::Paint { rect, before, .. } => self.mask.put(rect.x, rect.y, before)?,
             Step::Rounds { from, .. } => self.set_active(*from)?,
         }
         self.redo.push(step);
@@ -247,6 +238,9 @@ impl Session {
         let Some(step) = self.redo.pop() else { return Ok(false) };
         match &step {
             Step::Mask { rect, after, .. } => self.mask.put(rect.x, rect.y, after)?,
+            Step::Paint { shape, erase, .. } => {
+                self.mask.paint(shape, *erase)?;
+            }
             Step::Rounds { to, .. } => self.set_active(*to)?,
         }
         self.undo.push(step);
@@ -259,6 +253,7 @@ impl Session {
             .iter()
             .filter_map(|s| match s {
                 Step::Mask { op, .. } => Some(op.clone()),
+                Step::Paint { shape, erase, .. } => Some(MaskOp::Paint { shape: shape.clone(), erase: *erase }),
                 Step::Rounds { .. } => None,
             })
             .collect()
