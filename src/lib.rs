@@ -12,6 +12,7 @@ mod mask;
 mod plan;
 mod resize;
 mod session;
+mod spatial;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
@@ -27,6 +28,7 @@ pub use inpaint::{inpaint, InpaintError};
 pub use mask::{Mask, MaskConvention, Shape, StrokePoint};
 pub use plan::{Plan, PlanOptions};
 pub use resize::{fit_within, resize_mask, resize_mask_crop, resize_rgba};
+pub use spatial::{parse_spatial, spatial_mask, SpatialItem};
 pub use session::{GenerateOptions, MaskOp, Round, RoundReport, Session};
 
 pub use image::RgbaImage;

@@ -20,6 +20,8 @@ pub struct OutputSpec {
 /// `POST /api/edit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EditRequest {
+    /// Empty means the local engine.
+    #[serde(default)]
     pub provider: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,

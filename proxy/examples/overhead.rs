@@ -159,8 +159,7 @@ fn main() {
     });
 
     // The proxy, on its own runtime and threads.
-    let mut config = Config::default();
-    config.gemini = Some(ProviderConfig::new("bench-key", format!("http://{double_addr}")));
+    let mut config = Config { gemini: Some(ProviderConfig::new("bench-key", format!("http://{double_addr}"))), ..Config::default() };
     config.limits.ip_per_min = 0;
     config.limits.site_per_min = 0;
     config.limits.upstream_concurrency = 256;

@@ -8,6 +8,7 @@ use pixelkeep::wire::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use serde_json::{json, Value};
 
 pub const ID: &str = "gemini";
@@ -391,9 +392,9 @@ pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditRes
         return Err(Error::new(ErrorCode::NoImage, "Gemini returned no result for this edit; try rewording it."));
     };
     let finish = candidate.finish_reason.clone();
-    let parts = candidate.content.map(|c| c.parts).unwrap_or_default();
-    let final_parts = parts.iter().filter(|p| p.thought != Some(true));
-    let text: Vec<&str> = final_parts.clone().filter_map(|p| p.text.as_deref()).map(str::trim).filter(|t| !t.is_empty()).collect();
+    let mut parts = candidate.content.map(|c| c.parts).unwrap_or_default();
+    parts.retain(|p| p.thought != Some(true));
+    let text: Vec<&str> = parts.iter().filter_map(|p| p.text.as_deref()).map(str::trim).filter(|t| !t.is_empty()).collect();
     let text = (!text.is_empty()).then(|| text.join("\n"));
     let said = |prefix: String| match (&text, &candidate.finish_message) {
         (Some(t), _) => format!("{prefix} The model said: \"{t}\""),
@@ -403,7 +404,7 @@ pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditRes
     if let Some(reason) = finish.as_deref().filter(|r| SAFETY_REASONS.contains(r)) {
         return Err(Error::new(ErrorCode::SafetyBlocked, said(format!("Gemini blocked the result ({reason}); try a different instruction or image."))));
     }
-    let Some(blob) = final_parts.filter_map(|p| p.inline_data.as_ref()).next_back() else {
+    let Some(blob) = parts.into_iter().filter_map(|p| p.inline_data).next_back() else {
         let reason = finish.as_deref().unwrap_or("no finish reason");
         return Err(Error::new(ErrorCode::NoImage, said(format!("Gemini answered without an image ({reason})."))));
     };
@@ -411,8 +412,13 @@ pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditRes
         tracing::warn!(error = %e, "gemini image unreadable");
         Error::upstream("Gemini's image could not be read.")
     })?;
+    // The model's own string when it is already clean base64 (no copy of megabytes).
+    let data = match data {
+        Cow::Borrowed(b) if b.len() == blob.data.len() => None,
+        other => Some(other.into_owned()),
+    };
     Ok(EditResponse {
-        image: InlineImage { mime_type: image.mime_type.into(), data: data.into_owned() },
+        image: InlineImage { mime_type: image.mime_type.into(), data: data.unwrap_or(blob.data) },
         text,
         provider: ID.into(),
         model: String::new(),

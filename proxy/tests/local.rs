@@ -28,9 +28,11 @@ async fn health_and_providers() {
     assert_eq!(status, 200);
     assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({"status": "ok", "providers": ["local"]}));
 
-    let mut config = Config::default();
-    config.gemini = Some(pixelkeep_proxy::ProviderConfig::new("k", "http://127.0.0.1:9"));
-    config.openai = Some(pixelkeep_proxy::ProviderConfig::new("k", "http://127.0.0.1:9"));
+    let config = Config {
+        gemini: Some(pixelkeep_proxy::ProviderConfig::new("k", "http://127.0.0.1:9")),
+        openai: Some(pixelkeep_proxy::ProviderConfig::new("k", "http://127.0.0.1:9")),
+        ..Config::default()
+    };
     let (status, _, body) = call(config, Request::get("/api/providers").body(Body::empty()).unwrap()).await;
     assert_eq!(status, 200);
     let profiles: Vec<pixelkeep::wire::ProviderProfile> = serde_json::from_slice(&body).unwrap();
