@@ -65,6 +65,18 @@ const FIGURES = {
   decode_jpeg_50mp_ms: ['decode the 50 MP JPEG input (no goal)', 'ms', null],
   wasm_gzip_kb: ['wasm module, gzip -9', 'KB', 500, 'max'],
   wasm_raw_kb: ['  uncompressed', 'KB', null],
+  // Native (the proxy's local engine), 2048 x 1365 photo, 5% region.
+  inpaint_remove_2048x1365_5pct_ms: ['local engine: remove, 2048x1365, 5% hole (native, best of 3)', 'ms', 1500, 'max'],
+  engine_fill_2048x1365_5pct_ms: ['local engine: fill, same photo and region', 'ms', 100, 'max'],
+  engine_recolor_2048x1365_5pct_ms: ['local engine: recolor', 'ms', 100, 'max'],
+  engine_blur_2048x1365_5pct_ms: ['local engine: blur', 'ms', 100, 'max'],
+  engine_pixelate_2048x1365_5pct_ms: ['local engine: pixelate', 'ms', 100, 'max'],
+  inpaint_remove_texture_ratio: ['remove on 45 fixture holes: texture ratio (0.7-1.3; Telea about 0.1)', '', 0.7, 'min'],
+  inpaint_telea_texture_ratio: ['  anchor: OpenCV Telea texture ratio', '', null],
+  inpaint_remove_minus_telea_psnr_db: ['remove PSNR minus Telea PSNR, mean over the holes', 'dB', -2, 'min'],
+  proxy_overhead_p99_ms: ['proxy overhead at p99, 2 MB edit at 100 req/s on loopback', 'ms', 10, 'max'],
+  proxy_overhead_p50_ms: ['  at p50', 'ms', null],
+  proxy_errors: ['  errors', '', 0, 'max'],
 };
 
 // ---------- the wasm module's download size ----------
@@ -293,6 +305,16 @@ function proxyOverhead(tmp) {
   mergeJson(out, 'proxy overhead');
 }
 
+/** The local engine's other operations on a 2048 x 1365 photo (native). */
+function engineOps(tmp) {
+  const out = path.join(tmp, 'engine.json');
+  if (!runCmd('cargo', ['run', '--release', '--example', 'engine_bench', '--', out])) {
+    note('local engine ops: skipped (examples/engine_bench failed to build or run)');
+    return;
+  }
+  mergeJson(out, 'engine_bench');
+}
+
 /** The venv with OpenCV for bench/inpaint_opencv.py: bench/.venv, made on first use. */
 function opencvPython() {
   const py = path.join('bench', '.venv', 'bin', 'python');
@@ -402,6 +424,7 @@ async function main() {
     try {
       proxyOverhead(tmp);
       inpaint(tmp);
+      engineOps(tmp);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@
 //! The grammar is small and documented (see [`Operation::parse`]): operation words and
 //! colours are recognised anywhere in a sentence; anything else is refused with a message
 //! that says what the engine can do.
-use crate::geometry::Size;
+use crate::geometry::{Rect, Size};
 use crate::mask::Mask;
 use crate::{Error, Result};
 use image::RgbaImage;
@@ -119,26 +119,45 @@ pub fn apply(image: &mut RgbaImage, mask: &Mask, op: Operation) -> Result<()> {
         return Err(Error::SizeMismatch { expected: (size.width, size.height), actual: (mask.size().width, mask.size().height) });
     }
     let Some(bounds) = mask.bounds() else { return Ok(()) };
-    let edited: RgbaImage = match op {
-        Operation::Fill(c) | Operation::Background(c) => RgbaImage::from_pixel(size.width, size.height, image::Rgba([c[0], c[1], c[2], 255])),
-        Operation::Recolor(c) => recolor(image, mask, c),
-        Operation::Blur(radius) => {
-            let r = radius.unwrap_or_else(|| (bounds.width.max(bounds.height) / 16).clamp(4, 64));
-            blur(image, r)
-        }
-        Operation::Pixelate(block) => {
-            let b = block.unwrap_or_else(|| (bounds.width.max(bounds.height) / 12).clamp(6, 96));
-            pixelate(image, b)
-        }
-        Operation::Remove => {
-            let hole: Vec<u8> = mask.data().to_vec();
-            let mut filled = image.clone();
-            crate::inpaint::inpaint(filled.as_mut(), size.width, size.height, &hole)
-                .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-            filled
-        }
+    if op == Operation::Remove {
+        // Inpainting picks its own context windows around each hole.
+        let mut filled = image.clone();
+        crate::inpaint::inpaint(filled.as_mut(), size.width, size.height, mask.data())
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        return crate::composite::composite_into(image, &filled, size.rect(), mask);
+    }
+    // The other operations only need the region and, for filters, the pixels their kernel reads.
+    let long = bounds.width.max(bounds.height);
+    let radius = match op {
+        Operation::Blur(r) => r.unwrap_or_else(|| (long / 16).clamp(4, 64)),
+        _ => 0,
     };
-    crate::composite::composite_into(image, &edited, size.rect(), mask)
+    let block = match op {
+        Operation::Pixelate(b) => b.unwrap_or_else(|| (long / 12).clamp(6, 96)).max(1),
+        _ => 1,
+    };
+    let window = match op {
+        Operation::Blur(_) => bounds.outset(3 * radius, size),
+        // Blocks stay on the image's grid, wherever the region is.
+        Operation::Pixelate(_) => Rect::from_edges(
+            bounds.x / block * block,
+            bounds.y / block * block,
+            bounds.right().div_ceil(block).saturating_mul(block).min(size.width),
+            bounds.bottom().div_ceil(block).saturating_mul(block).min(size.height),
+        )
+        .unwrap_or(bounds),
+        _ => bounds,
+    };
+    let part = image::imageops::crop_imm(image, window.x, window.y, window.width, window.height).to_image();
+    let part_mask = mask.crop(window)?;
+    let edited = match op {
+        Operation::Fill(c) | Operation::Background(c) => RgbaImage::from_pixel(window.width, window.height, image::Rgba([c[0], c[1], c[2], 255])),
+        Operation::Recolor(c) => recolor(&part, &part_mask, c),
+        Operation::Blur(_) => blur(&part, radius),
+        Operation::Pixelate(_) => pixelate(&part, block),
+        Operation::Remove => part, // handled above
+    };
+    crate::composite::composite_into(image, &edited, window, &part_mask)
 }
 
 fn recolor(image: &RgbaImage, mask: &Mask, target: [u8; 3]) -> RgbaImage {
