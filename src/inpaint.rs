@@ -900,7 +900,7 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
 
     let mut levels = vec![base];
     while levels.len() < MAX_LEVELS {
-        let cur = levels.last().expect("non-empty");
+        let Some(cur) = levels.last() else { break };
         if cur.hole_depth() <= COARSE_DEPTH || cur.w < 8 * r + 8 || cur.h < 8 * r + 8 {
             break;
         }
@@ -942,8 +942,8 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
         prev = Some(field);
     }
 
-    let level = &levels[0];
-    for &p in &prev.expect("at least one level").hole_pixels {
+    let (Some(level), Some(field)) = (levels.first(), prev) else { return };
+    for &p in &field.hole_pixels {
         let p = p as usize;
         let (x, y) = (p % w, p / w);
         let gi = (win.y0 + y) * img_w + win.x0 + x;

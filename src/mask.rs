@@ -206,7 +206,7 @@ impl Mask {
         if radius > 0 {
             let Some(bounds) = self.bounds() else { return out };
             let roi = bounds.outset(r + 1, self.size);
-            let inside = self.crop(roi).expect("roi inside frame");
+            let Ok(inside) = self.crop(roi) else { return out }; // roi is clipped to the frame
             let dist = distance_to(&inside, |v| v >= 128);
             let w = self.size.width as usize;
             for (i, d) in dist.iter().enumerate() {
@@ -231,19 +231,26 @@ impl Mask {
     /// # Guarantees
     /// Coverage never spreads more than `max(radius, 3)` pixels beyond the mask.
     pub fn feather(&self, radius: u32) -> Mask {
-        let Some(bounds) = self.bounds() else { return self.clone() };
+        let mut out = self.clone();
+        out.feather_in_place(radius);
+        out
+    }
+
+    /// [`Mask::feather`] without copying the whole mask (big photos).
+    pub fn feather_in_place(&mut self, radius: u32) {
+        let Some(bounds) = self.bounds() else { return };
         if radius == 0 {
-            return self.clone();
+            return;
         }
         let b = (radius / 3).max(1);
         let roi = bounds.outset(3 * b + 1, self.size);
-        let mut patch = self.crop(roi).expect("roi inside frame");
-        for _ in 0..3 {
-            box_blur(&mut patch, b);
+        if roi == self.size.rect() {
+            (0..3).for_each(|_| box_blur(self, b));
+        } else if let Ok(mut patch) = self.crop(roi) {
+            // `outset` clips to the frame, so the region always fits back.
+            (0..3).for_each(|_| box_blur(&mut patch, b));
+            let _ = self.put(roi.x, roi.y, &patch);
         }
-        let mut out = self.clone();
-        out.put(roi.x, roi.y, &patch).expect("roi inside frame");
-        out
     }
 
     /// Bounding rectangles of the 8-connected regions of coverage >= 128, largest first.
@@ -293,7 +300,10 @@ impl Mask {
         }
         let (w, h) = (size.width as usize, size.height as usize);
         let at = |i: usize| &rgba[i * 4..i * 4 + 4];
-        let seed_px: [u8; 4] = at(seed.1 as usize * w + seed.0 as usize).try_into().expect("4 bytes");
+        let seed_px = {
+            let p = at(seed.1 as usize * w + seed.0 as usize);
+            [p[0], p[1], p[2], p[3]]
+        };
         let similar = |i: usize| at(i).iter().zip(seed_px).all(|(&a, b)| a.abs_diff(b) <= tolerance);
         let mut mask = Mask::new(size);
         if !contiguous {

@@ -169,7 +169,7 @@ textarea { width: 100%; min-height: 4.2em; resize: vertical; }
 .error:empty { display: none; }
 .strip { display: flex; gap: 6px; overflow-x: auto; padding: 2px 2px 4px; }
 .strip button { display: grid; justify-items: center; gap: 2px; padding: 3px; font-size: 11px; min-height: 0; }
-.strip canvas, .strip .blank { width: 64px; height: 44px; object-fit: contain; display: block; border-radius: 4px; background: var(--pk-stage); }
+.strip canvas { width: 64px; height: 44px; object-fit: contain; display: block; border-radius: 4px; background: var(--pk-stage); }
 .strip button[aria-current=true] { border-color: var(--pk-accent); box-shadow: 0 0 0 1px var(--pk-accent); }
 .strip button.undone { opacity: .5; }
 .badge { border-radius: 999px; padding: 0 6px; font-size: 10px; background: color-mix(in srgb, var(--pk-ok) 16%, transparent); color: var(--pk-ok); }
@@ -1085,18 +1085,11 @@ export class PixelkeepEditor extends HTMLElement {
     const { active, rounds } = this.#state;
     this.#$('.roundsbox').hidden = !this.#size;
     const original = button('', () => this.revert(0).catch(() => {}));
-    const blank = document.createElement('span');
-    blank.className = 'blank';
-    original.append(blank, s.original);
+    original.append(thumbCanvas(this.#state.originalThumb), s.original);
     original.setAttribute('aria-current', String(active === 0));
     strip.replaceChildren(original, ...rounds.map((r, i) => {
       const b = button('', () => this.revert(i + 1).catch(() => {}));
-      const canvas = document.createElement('canvas');
-      if (r.thumb) {
-        canvas.width = r.thumb.width;
-        canvas.height = r.thumb.height;
-        canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(r.thumb.data), r.thumb.width, r.thumb.height), 0, 0);
-      }
+      const canvas = thumbCanvas(r.thumb);
       const badge = document.createElement('span');
       const raw = r.report.raw.changed_pixels;
       badge.className = `badge${raw ? ' drifted' : ''}`;
@@ -1439,6 +1432,17 @@ function button(text, onclick) {
   b.textContent = text;
   b.onclick = onclick;
   return b;
+}
+
+/** A history-strip thumbnail ({width, height, data} RGBA from the worker), blank if none. */
+function thumbCanvas(thumb) {
+  const canvas = document.createElement('canvas');
+  if (thumb) {
+    canvas.width = thumb.width;
+    canvas.height = thumb.height;
+    canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(thumb.data), thumb.width, thumb.height), 0, 0);
+  }
+  return canvas;
 }
 
 function coded(code, message, retryAfter) {

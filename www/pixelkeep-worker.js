@@ -17,6 +17,7 @@ let original = null; // the loaded file's bytes (ArrayBuffer), kept for autosave
 let source = null; // where they came from (a URL or a file name), to match a saved session
 let journal = [];
 let thumbs = []; // per round: {width, height, data} of the image after it
+let originalThumb = null;
 let box = null;
 let autosave = null; // the IndexedDB key, or null
 let saveTimer = 0;
@@ -67,11 +68,11 @@ function record(entry) {
   return result;
 }
 
-function thumbnail(ed) {
+function thumbnail(ed, of = 'preview') {
   const scale = Math.min(1, THUMB_EDGE / Math.max(ed.width, ed.height));
   const width = Math.max(1, Math.round(ed.width * scale));
   const height = Math.max(1, Math.round(ed.height * scale));
-  return { width, height, data: ed.preview(THUMB_EDGE) };
+  return { width, height, data: of === 'original' ? ed.originalPreview(THUMB_EDGE) : ed.preview(THUMB_EDGE) };
 }
 
 function open(bytes, { maxSide = 12000, maxPixels = 60e6 } = {}) {
@@ -81,6 +82,7 @@ function open(bytes, { maxSide = 12000, maxPixels = 60e6 } = {}) {
   original = bytes;
   journal = [];
   thumbs = [];
+  originalThumb = thumbnail(editor, 'original');
   box = null;
   return { width: editor.width, height: editor.height };
 }
@@ -124,6 +126,7 @@ const methods = {
     return {
       canUndo: editor.canUndo(), canRedo: editor.canRedo(), box, active,
       rounds: rounds.map((r, i) => ({ ...r, thumb: thumbs[i] ?? null })),
+      originalThumb,
     };
   },
 

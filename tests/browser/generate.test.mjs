@@ -202,7 +202,7 @@ test('results: before/after, the history strip with drift badges, revert, and re
   assert.equal(requests, 2);
   const strip = shadow(page, '.strip button');
   assert.equal(await strip.count(), 3, 'original + two rounds');
-  assert.equal(await shadow(page, '.strip canvas').count(), 2, 'thumbnails');
+  assert.equal(await shadow(page, '.strip canvas').count(), 3, 'thumbnails: the original and both rounds');
   assert.match(await strip.nth(1).getAttribute('aria-label'), /Round 1: fill with red\..*Delivered: 0 pixels changed outside it/);
   assert.equal(await shadow(page, '.strip .badge').first().textContent(), '0 → 0');
   assert.match(await shadow(page, '.strip .badge').nth(1).textContent(), /^\d+(\.\d)?k → 0$/, 'round 2 drifted outside the mask; nothing delivered');
