@@ -244,12 +244,44 @@ impl Mask {
         }
         let b = (radius / 3).max(1);
         let roi = bounds.outset(3 * b + 1, self.size);
-        if roi == self.size.rect() {
+        if 3 * b <= FEATHER_TILE / 4 {
+            self.feather_tiles(roi, b);
+        } else if roi == self.size.rect() {
             (0..3).for_each(|_| box_blur(self, b));
         } else if let Ok(mut patch) = self.crop(roi) {
             // `outset` clips to the frame, so the region always fits back.
             (0..3).for_each(|_| box_blur(&mut patch, b));
             let _ = self.put(roi.x, roi.y, &patch);
+        }
+    }
+
+    /// Three box passes of radius `b` over `roi`, computed only for the tiles near an edge:
+    /// where every pixel the passes read for a tile has one value, they leave it unchanged.
+    /// Same bytes as blurring all of `roi` (its outer ring is zero, as clamping assumes).
+    fn feather_tiles(&mut self, roi: Rect, b: u32) {
+        let reach = 3 * b;
+        let Ok(src) = self.crop(roi) else { return };
+        let w = self.size.width as usize;
+        for ty in (roi.y..roi.bottom()).step_by(FEATHER_TILE as usize) {
+            for tx in (roi.x..roi.right()).step_by(FEATHER_TILE as usize) {
+                let tile = Rect { x: tx, y: ty, width: FEATHER_TILE.min(roi.right() - tx), height: FEATHER_TILE.min(roi.bottom() - ty) };
+                // What the passes read for this tile; an edge inside `roi` only disturbs the
+                // outer `reach` pixels of the patch, never the tile.
+                let Some(around) = tile.outset(reach, self.size).intersect(roi) else { continue };
+                let local = Rect { x: around.x - roi.x, y: around.y - roi.y, ..around };
+                let Ok(mut patch) = src.crop(local) else { continue };
+                let first = patch.data[0];
+                if patch.data.iter().all(|&v| v == first) {
+                    continue;
+                }
+                (0..3).for_each(|_| box_blur(&mut patch, b));
+                let (pw, dx, dy) = (around.width as usize, (tile.x - around.x) as usize, (tile.y - around.y) as usize);
+                for row in 0..tile.height as usize {
+                    let from = &patch.data[(dy + row) * pw + dx..][..tile.width as usize];
+                    let at = (tile.y as usize + row) * w + tile.x as usize;
+                    self.data[at..at + tile.width as usize].copy_from_slice(from);
+                }
+            }
         }
     }
 
@@ -390,6 +422,9 @@ impl Mask {
         Ok(mask)
     }
 }
+
+/// The tile size of [`Mask::feather_tiles`]; kernels reaching over a quarter of it blur whole.
+const FEATHER_TILE: u32 = 128;
 
 pub(crate) fn check_rgba(rgba: &[u8], size: Size) -> Result<()> {
     if rgba.len() as u64 != size.area() * 4 {
@@ -720,6 +755,23 @@ mod tests {
         assert_eq!(f.get(86, 25), 0);
         let row: Vec<u8> = (80..120).map(|x| f.get(x, 25)).collect();
         assert!(row.windows(2).all(|p| p[0] <= p[1]), "monotone edge {row:?}");
+    }
+
+    #[test]
+    fn tiled_feather_equals_blurring_everything() {
+        let mut m = Mask::new(size(700, 450));
+        m.paint(&Shape::Ellipse { cx: 300.0, cy: 200.0, rx: 260.0, ry: 170.0 }, false).unwrap();
+        m.paint(&stroke(&[[10.0, 440.0], [690.0, 20.0]], 15.0), true).unwrap();
+        m.paint(&Shape::Rect { x: 600.0, y: 300.0, width: 100.0, height: 150.0 }, false).unwrap();
+        for radius in [1, 4, 12, 32, 96] {
+            let b = (radius / 3).max(1);
+            let roi = m.bounds().unwrap().outset(3 * b + 1, m.size());
+            let mut whole = m.crop(roi).unwrap();
+            (0..3).for_each(|_| box_blur(&mut whole, b));
+            let mut want = m.clone();
+            want.put(roi.x, roi.y, &whole).unwrap();
+            assert!(m.feather(radius) == want, "radius {radius}");
+        }
     }
 
     #[test]
