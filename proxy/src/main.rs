@@ -3,7 +3,7 @@
 use clap::Parser;
 use pixelkeep_proxy::config::{Cli, Command};
 use pixelkeep_proxy::{app, security, AppState};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal()) // no escape codes in log files
         .init();
     let (addr, public) = (cli.serve.addr, cli.serve.public);
     let config = cli.serve.into_config();
