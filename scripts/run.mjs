@@ -51,7 +51,8 @@ function setup({ browser = false } = {}) {
     // Must match the crate exactly. `--locked` can fail on yanked transitive pins; without it, it resolves.
     run('cargo', ['install', 'wasm-bindgen-cli', '--version', want]);
   }
-  if (!existsSync('node_modules/playwright-core') || !existsSync('node_modules/pngjs')) {
+  const wanted = Object.keys(JSON.parse(readFileSync('package.json', 'utf8')).devDependencies ?? {});
+  if (wanted.some((name) => !existsSync(`node_modules/${name}/package.json`))) {
     run('npm', [existsSync('package-lock.json') ? 'ci' : 'install', '--no-audit', '--no-fund']);
   }
   if (browser && !existsSync(chromiumPath())) {
@@ -104,7 +105,7 @@ async function test() {
   steps.push({ name: 'cargo test --lib on wasm32', ...wasm, ...count(wasm.text) });
   run('cargo', ['build', '-p', 'pixelkeep-proxy']);
   const node = await runCapture(process.execPath, ['--test', '--test-reporter=tap', '--test-concurrency=1',
-    'tests/wasm/', 'tests/browser/', 'tests/sdk/'], { env: { ...env, PIXELKEEP_PROXY_BIN: 'target/debug/pixelkeep-proxy' } });
+    'tests/wasm/', 'tests/browser/', 'tests/bundler/', 'tests/sdk/'], { env: { ...env, PIXELKEEP_PROXY_BIN: 'target/debug/pixelkeep-proxy' } });
   steps.push({ name: 'node --test (wasm bindings, browser)', ...node, ...count(node.text) });
   let passed = 0, failed = 0;
   console.log('\nSummary');
