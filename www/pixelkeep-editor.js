@@ -751,7 +751,10 @@ export class PixelkeepEditor extends HTMLElement {
   #render() {
     const s = this.#strings;
     const instruction = this.#$('textarea[name=instruction]')?.value ?? '';
-    this.shadowRoot.innerHTML = `<style>${STYLE}</style>${TEMPLATE.replace(/%(\w+)%/g, (_, k) => escapeHtml(typeof s[k] === 'string' ? s[k] : k))}`;
+    // A constructed stylesheet, not a <style> element: a host's CSP without
+    // style-src 'unsafe-inline' still allows it.
+    this.shadowRoot.adoptedStyleSheets = [sheet()];
+    this.shadowRoot.innerHTML = TEMPLATE.replace(/%(\w+)%/g, (_, k) => escapeHtml(typeof s[k] === 'string' ? s[k] : k));
     this.#named('instruction').value = instruction;
     const tools = this.#$('.tools');
     for (const [t, key] of Object.entries(TOOLS)) {
@@ -1432,6 +1435,16 @@ function button(text, onclick) {
   b.textContent = text;
   b.onclick = onclick;
   return b;
+}
+
+let sharedSheet = null;
+/** The element's styles, parsed once and shared by every instance. */
+function sheet() {
+  if (!sharedSheet) {
+    sharedSheet = new CSSStyleSheet();
+    sharedSheet.replaceSync(STYLE);
+  }
+  return sharedSheet;
 }
 
 /** A history-strip thumbnail ({width, height, data} RGBA from the worker), blank if none. */
