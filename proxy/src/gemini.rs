@@ -1,7 +1,7 @@
 //! The `gemini` provider: `generateContent` on the Gemini image models.
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
-use crate::input::{check_base64, ImageHeader};
+use crate::input::{check_base64, check_references, ImageHeader};
 use crate::upstream::{scrub, Gate, Reply, Upstream};
 use pixelkeep::wire::{
     AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize, ProviderProfile,
@@ -259,14 +259,7 @@ fn inline(what: &str, data: &str, limits: &pixelkeep::Limits) -> Result<(ImageHe
 /// The `generateContent` body for an edit, serialized; every image checked by its bytes first.
 pub fn build_request(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep::Limits) -> Result<Vec<u8>> {
     let (image, image_part) = inline("image", &req.image.data, limits)?;
-    if req.references.len() as u32 > model.max_references {
-        return Err(Error::invalid(format!(
-            "{} accepts at most {} reference images; {} were sent.",
-            model.id,
-            model.max_references,
-            req.references.len()
-        )));
-    }
+    check_references(req, model)?;
     let mut parts = vec![text(compile_prompt(req, MASK_WORDS)), image_part];
     if let Some(mask) = &req.mask {
         let (mask, mask_part) = inline("mask", &mask.data, limits)?;

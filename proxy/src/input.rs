@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
-use pixelkeep::wire::InlineImage;
+use pixelkeep::wire::{EditRequest, InlineImage, ModelProfile};
 use pixelkeep::Size;
 use std::borrow::Cow;
 
@@ -108,4 +108,18 @@ impl CheckedImage {
         let ImageHeader { mime_type, size } = ImageHeader::read(what, &bytes, limits)?;
         Ok(CheckedImage { bytes, mime_type, size })
     }
+}
+
+/// References are counted before anything is sent: over the model's limit is refused, never
+/// truncated.
+pub fn check_references(req: &EditRequest, model: &ModelProfile) -> Result<()> {
+    if req.references.len() as u32 > model.max_references {
+        return Err(Error::invalid(format!(
+            "{} accepts at most {} reference images; {} were sent.",
+            model.id,
+            model.max_references,
+            req.references.len()
+        )));
+    }
+    Ok(())
 }

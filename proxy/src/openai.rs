@@ -2,7 +2,7 @@
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::gemini::status_error;
-use crate::input::{check_base64, CheckedImage};
+use crate::input::{check_base64, check_references, CheckedImage};
 use crate::upstream::{scrub, Gate, Upstream};
 use pixelkeep::wire::{AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize, ProviderProfile};
 use pixelkeep::{Mask, MaskConvention, Size};
@@ -143,14 +143,7 @@ impl OpenAi {
 
 async fn prepare(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep::Limits) -> Result<Prepared> {
     let image = CheckedImage::from_inline("image", &req.image, limits)?;
-    if req.references.len() as u32 > model.max_references {
-        return Err(Error::invalid(format!(
-            "{} accepts at most {} reference images; {} were sent.",
-            model.id,
-            model.max_references,
-            req.references.len()
-        )));
-    }
+    check_references(req, model)?;
     let size = match req.output.as_ref().and_then(|o| o.aspect_ratio.as_deref()).filter(|r| !r.is_empty()) {
         Some(ratio) => match SIZES.iter().find(|s| s.0 == ratio) {
             Some(&(_, w, h)) => format!("{w}x{h}"),
