@@ -6,8 +6,10 @@ use std::time::Instant;
 
 fn main() {
     let out = std::env::args().nth(1).unwrap_or_else(|| "bench/results.json".into());
-    let dir = std::env::var("PIXELKEEP_FIXTURES").unwrap_or_else(|_| format!("{}/../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
-    let photo = decode(&std::fs::read(format!("{dir}/coffee.png")).expect("fixture"), &Limits::default()).expect("decodes");
+    let dir = std::env::var("PIXELKEEP_FIXTURES")
+        .unwrap_or_else(|_| format!("{}/../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
+    let photo =
+        decode(&std::fs::read(format!("{dir}/coffee.png")).expect("fixture"), &Limits::default()).expect("decodes");
     let size = Size::new(2048, 1365).unwrap();
     let photo = resize_rgba(&photo, Size::new(photo.width(), photo.height()).unwrap().rect(), size).unwrap();
     // An ellipse of 5% of the frame: pi * rx * ry = 0.05 * w * h.

@@ -3,7 +3,8 @@
 use pixelkeep::{apply_operation, decode, encode_png, Limits, Mask, Operation, RgbaImage, Shape, Size, StrokePoint};
 
 fn fixture(name: &str) -> RgbaImage {
-    let dir = std::env::var("PIXELKEEP_FIXTURES").unwrap_or_else(|_| format!("{}/../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
+    let dir = std::env::var("PIXELKEEP_FIXTURES")
+        .unwrap_or_else(|_| format!("{}/../shared/fixtures", env!("CARGO_MANIFEST_DIR")));
     decode(&std::fs::read(format!("{dir}/{name}")).expect("fixture"), &Limits::default()).expect("decodes")
 }
 

@@ -30,13 +30,7 @@ use serde_json::{json, Map, Value};
 
 const SIZES: [u32; 3] = [2, 5, 10];
 const SHAPES: [&str; 3] = ["rect", "ellipse", "blob"];
-const FIXTURES: [&str; 5] = [
-    "coffee.png",
-    "chelsea.png",
-    "astronaut.png",
-    "rocket.jpg",
-    "hubble_deep_field.jpg",
-];
+const FIXTURES: [&str; 5] = ["coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg", "hubble_deep_field.jpg"];
 /// Of the candidate positions ranked by texture, the hole goes to this quantile.
 const TEXTURE_QUANTILE: f64 = 0.75;
 /// Texture inside vs around the hole may differ by at most this factor.
@@ -63,10 +57,7 @@ fn inside(shape: &str, dx: f64, dy: f64) -> bool {
             // Irregular blob: a wobbly radius, plus a lobe.
             let r = (dx * dx + dy * dy).sqrt();
             let t = dy.atan2(dx);
-            let rad = 1.0
-                + 0.28 * (3.0 * t + 0.7).sin()
-                + 0.16 * (5.0 * t + 2.1).sin()
-                + 0.1 * (2.0 * t + 4.0).sin();
+            let rad = 1.0 + 0.28 * (3.0 * t + 0.7).sin() + 0.16 * (5.0 * t + 2.1).sin() + 0.1 * (2.0 * t + 4.0).sin();
             let lobe = (dx - 0.9).powi(2) + (dy + 0.6).powi(2) <= 0.35;
             r <= rad || lobe
         }
@@ -76,14 +67,8 @@ fn inside(shape: &str, dx: f64, dy: f64) -> bool {
 /// Rasterises `shape` at centre (cx, cy) with scale s; returns the pixel list.
 fn raster(shape: &str, w: u32, h: u32, cx: f64, cy: f64, s: f64) -> Vec<(u32, u32)> {
     let ext = 2.2 * s;
-    let (x0, x1) = (
-        (cx - ext).floor().max(0.0) as u32,
-        ((cx + ext).ceil() as u32).min(w - 1),
-    );
-    let (y0, y1) = (
-        (cy - ext).floor().max(0.0) as u32,
-        ((cy + ext).ceil() as u32).min(h - 1),
-    );
+    let (x0, x1) = ((cx - ext).floor().max(0.0) as u32, ((cx + ext).ceil() as u32).min(w - 1));
+    let (y0, y1) = ((cy - ext).floor().max(0.0) as u32, ((cy + ext).ceil() as u32).min(h - 1));
     let mut v = Vec::new();
     for y in y0..=y1 {
         for x in x0..=x1 {
@@ -106,9 +91,7 @@ fn scale_for_area(shape: &str, area: f64) -> f64 {
 }
 
 fn luminance(img: &RgbaImage) -> Vec<f64> {
-    img.pixels()
-        .map(|p| 0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64)
-        .collect()
+    img.pixels().map(|p| 0.299 * p[0] as f64 + 0.587 * p[1] as f64 + 0.114 * p[2] as f64).collect()
 }
 
 /// 4-neighbour Laplacian with replicated borders.
@@ -128,12 +111,7 @@ fn laplacian(lum: &[f64], w: usize, h: usize) -> Vec<f64> {
 }
 
 fn std_in(v: &[f64], mask: &[u8]) -> f64 {
-    let vals: Vec<f64> = v
-        .iter()
-        .zip(mask)
-        .filter(|(_, &m)| m > 127)
-        .map(|(&x, _)| x)
-        .collect();
+    let vals: Vec<f64> = v.iter().zip(mask).filter(|(_, &m)| m > 127).map(|(&x, _)| x).collect();
     let n = vals.len() as f64;
     let mean = vals.iter().sum::<f64>() / n;
     (vals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt()
@@ -221,10 +199,8 @@ fn place_hole(truth: &RgbaImage, shape: &str, pct: u32) -> Vec<u8> {
             let cy = ey + (h as f64 - 2.0 * ey) * gy as f64 / (GRID - 1) as f64;
             let px = raster(shape, w, h, cx, cy, s);
             let inner: std::collections::HashSet<(u32, u32)> = px.iter().copied().collect();
-            let ring: Vec<(u32, u32)> = raster(shape, w, h, cx, cy, s * 1.4)
-                .into_iter()
-                .filter(|p| !inner.contains(p))
-                .collect();
+            let ring: Vec<(u32, u32)> =
+                raster(shape, w, h, cx, cy, s * 1.4).into_iter().filter(|p| !inner.contains(p)).collect();
             let (sd_in, sd_ring) = (sd_of(&px), sd_of(&ring));
             let homogeneous = sd_in <= sd_ring * HOMOGENEITY && sd_ring <= sd_in * HOMOGENEITY;
             cands.push((sd_in, cx, cy, homogeneous));
@@ -255,14 +231,12 @@ fn add_noise(img: &mut RgbaImage, mask: &[u8], rng: &mut Rng) {
 
 fn save_rgb(img: &RgbaImage, path: &Path) {
     let rgb: RgbImage = image::DynamicImage::ImageRgba8(img.clone()).to_rgb8();
-    rgb.save(path)
-        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    rgb.save(path).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
 fn save_mask(mask: &[u8], w: u32, h: u32, path: &Path) {
     let g = GrayImage::from_raw(w, h, mask.to_vec()).expect("mask size");
-    g.save(path)
-        .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    g.save(path).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
 fn run_inpaint(img: &mut RgbaImage, mask: &[u8]) -> f64 {
@@ -274,13 +248,9 @@ fn run_inpaint(img: &mut RgbaImage, mask: &[u8]) -> f64 {
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let fixtures = std::env::var_os("PIXELKEEP_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("../shared/fixtures"));
-    let out_json = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("bench/results.json"));
+    let fixtures =
+        std::env::var_os("PIXELKEEP_FIXTURES").map(PathBuf::from).unwrap_or_else(|| root.join("../shared/fixtures"));
+    let out_json = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| root.join("bench/results.json"));
     let dir = std::env::var_os("PIXELKEEP_INPAINT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("pixelkeep-inpaint-bench"));
@@ -353,9 +323,7 @@ fn main() {
     }
 
     // Speed: 2048x1365 upscale of coffee.png, 5% ellipse hole in a textured place.
-    let big_src = image::open(fixtures.join("coffee.png"))
-        .expect("coffee.png")
-        .to_rgba8();
+    let big_src = image::open(fixtures.join("coffee.png")).expect("coffee.png").to_rgba8();
     let big = image::imageops::resize(&big_src, 2048, 1365, image::imageops::FilterType::CatmullRom);
     let big_mask = place_hole(&big, "ellipse", 5);
     let mut big_in = big.clone();
@@ -390,65 +358,39 @@ fn main() {
         for pct in SIZES {
             if let Some((p, r)) = agg.get(&(method.to_string(), pct)) {
                 flat.insert(format!("inpaint_{key}_psnr_db_{pct}pct"), json!(round3(mean(p))));
-                flat.insert(
-                    format!("inpaint_{key}_texture_ratio_{pct}pct"),
-                    json!(round3(mean(r))),
-                );
+                flat.insert(format!("inpaint_{key}_texture_ratio_{pct}pct"), json!(round3(mean(r))));
                 all_p.extend(p);
                 all_r.extend(r);
             }
         }
         flat.insert(format!("inpaint_{key}_psnr_db"), json!(round3(mean(&all_p))));
-        flat.insert(
-            format!("inpaint_{key}_texture_ratio"),
-            json!(round3(mean(&all_r))),
-        );
+        flat.insert(format!("inpaint_{key}_texture_ratio"), json!(round3(mean(&all_r))));
     }
-    flat.insert(
-        "inpaint_remove_case_ms_mean".into(),
-        json!(round3(mean(&remove_ms))),
-    );
+    flat.insert("inpaint_remove_case_ms_mean".into(), json!(round3(mean(&remove_ms))));
     flat.insert("inpaint_remove_2048x1365_5pct_ms".into(), json!(round3(big_ms)));
     if let Some(c) = big_cpu_ms {
         flat.insert("inpaint_remove_2048x1365_5pct_cpu_ms".into(), json!(round3(c)));
     }
-    flat.insert(
-        "inpaint_remove_2048x1365_5pct_psnr_db".into(),
-        json!(round3(big_psnr)),
-    );
-    flat.insert(
-        "inpaint_remove_2048x1365_5pct_texture_ratio".into(),
-        json!(round3(big_ratio)),
-    );
+    flat.insert("inpaint_remove_2048x1365_5pct_psnr_db".into(), json!(round3(big_psnr)));
+    flat.insert("inpaint_remove_2048x1365_5pct_texture_ratio".into(), json!(round3(big_ratio)));
 
     let manifest = json!({"cases": cases, "figures": flat});
-    std::fs::write(
-        dir.join("cases.json"),
-        serde_json::to_string_pretty(&manifest).expect("json"),
-    )
-    .expect("writing cases.json");
+    std::fs::write(dir.join("cases.json"), serde_json::to_string_pretty(&manifest).expect("json"))
+        .expect("writing cases.json");
 
     // Merge into out.json, keeping other keys.
-    let mut out: Map<String, Value> = std::fs::read_to_string(&out_json)
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
+    let mut out: Map<String, Value> =
+        std::fs::read_to_string(&out_json).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
     for (k, v) in &flat {
         out.insert(k.clone(), v.clone());
     }
     if let Some(parent) = out_json.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
-    std::fs::write(
-        &out_json,
-        serde_json::to_string_pretty(&Value::Object(out)).expect("json") + "\n",
-    )
-    .expect("writing the results JSON");
+    std::fs::write(&out_json, serde_json::to_string_pretty(&Value::Object(out)).expect("json") + "\n")
+        .expect("writing the results JSON");
 
-    println!(
-        "{:<10} {:>5} {:>10} {:>14}",
-        "method", "hole", "PSNR dB", "texture ratio"
-    );
+    println!("{:<10} {:>5} {:>10} {:>14}", "method", "hole", "PSNR dB", "texture ratio");
     for ((method, pct), (p, r)) in &agg {
         println!("{method:<10} {:>4}% {:>10.2} {:>14.3}", pct, mean(p), mean(r));
     }

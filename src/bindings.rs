@@ -2,7 +2,10 @@
 //! JS exceptions (never panics: a panic would kill the widget).
 use crate::session::GenerateOptions;
 use crate::wire::{EditResponse, ErrorBody, ModelProfile};
-use crate::{resize_mask, resize_rgba, fit_within, CompositeOptions, Limits, MaskConvention, MaskOp, NormBox, OutOfRange, Session};
+use crate::{
+    fit_within, resize_mask, resize_rgba, CompositeOptions, Limits, MaskConvention, MaskOp, NormBox, OutOfRange,
+    Session,
+};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(start)]
@@ -90,7 +93,8 @@ impl Editor {
     /// The mask as PNG in `"white-edit"`, `"alpha-edit"` or `"alpha-coverage"` convention.
     #[wasm_bindgen(js_name = maskPng)]
     pub fn mask_png(&self, convention: &str) -> Result<Vec<u8>, JsError> {
-        let c: MaskConvention = serde_json::from_value(serde_json::Value::String(convention.into())).map_err(|_| err(format!("unknown mask convention {convention}")))?;
+        let c: MaskConvention = serde_json::from_value(serde_json::Value::String(convention.into()))
+            .map_err(|_| err(format!("unknown mask convention {convention}")))?;
         self.session.mask().to_png(c).map_err(err)
     }
 
@@ -104,7 +108,8 @@ impl Editor {
 
     /// Takes the proxy's answer to the last `request`: registers, composites, reports.
     pub fn accept(&mut self, response: &str) -> Result<JsValue, JsError> {
-        let response: EditResponse = serde_json::from_str(response).map_err(|e| err(format!("the proxy's answer is malformed: {e}")))?;
+        let response: EditResponse =
+            serde_json::from_str(response).map_err(|e| err(format!("the proxy's answer is malformed: {e}")))?;
         to_js(&self.session.accept(&response).map_err(err)?)
     }
 
@@ -178,7 +183,12 @@ impl Editor {
 /// `Error` whose `code` is the proxy's error code (`network` or `aborted` when there was
 /// no answer).
 #[wasm_bindgen(js_name = postEdit)]
-pub async fn post_edit(url: String, body: String, token: Option<String>, signal: Option<web_sys::AbortSignal>) -> Result<String, JsValue> {
+pub async fn post_edit(
+    url: String,
+    body: String,
+    token: Option<String>,
+    signal: Option<web_sys::AbortSignal>,
+) -> Result<String, JsValue> {
     let fail = |code: &str, message: &str, retry: Option<u64>| -> JsValue {
         let e = js_sys::Error::new(message);
         let _ = js_sys::Reflect::set(&e, &"code".into(), &code.into());
@@ -191,10 +201,8 @@ pub async fn post_edit(url: String, body: String, token: Option<String>, signal:
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         builder = builder.header("authorization", &format!("Bearer {token}"));
     }
-    let request = builder
-        .abort_signal(signal.as_ref())
-        .body(body)
-        .map_err(|e| fail("invalid_request", &e.to_string(), None))?;
+    let request =
+        builder.abort_signal(signal.as_ref()).body(body).map_err(|e| fail("invalid_request", &e.to_string(), None))?;
     let response = request.send().await.map_err(|e| {
         if signal.as_ref().is_some_and(|s| s.aborted()) {
             fail("aborted", "The generation was cancelled.", None)
@@ -208,7 +216,11 @@ pub async fn post_edit(url: String, body: String, token: Option<String>, signal:
     }
     match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => Err(fail(body.error.code.as_str(), &body.error.message, body.error.retry_after_s)),
-        Err(_) => Err(fail("upstream_error", &format!("The proxy answered {} without an explanation.", response.status()), None)),
+        Err(_) => Err(fail(
+            "upstream_error",
+            &format!("The proxy answered {} without an explanation.", response.status()),
+            None,
+        )),
     }
 }
 

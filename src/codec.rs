@@ -113,9 +113,9 @@ pub fn encode_jpeg(rgba: &[u8], size: Size, quality: u8) -> Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let rgba: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();

@@ -44,7 +44,13 @@ pub fn effective_mask(mask: &Mask, protect: Option<&Mask>, options: CompositeOpt
 /// The effective mask of an edit mask given for `window` of a `frame`: grown and feathered
 /// with the pixels around the window as room (so the edge falls off naturally), cut back
 /// to the window, and never over a protected pixel. Work and memory scale with the window.
-pub fn effective_window_mask(mask: &Mask, window: Rect, frame: Size, protect: Option<&Mask>, options: CompositeOptions) -> Result<Mask> {
+pub fn effective_window_mask(
+    mask: &Mask,
+    window: Rect,
+    frame: Size,
+    protect: Option<&Mask>,
+    options: CompositeOptions,
+) -> Result<Mask> {
     if mask.size() != window.size() || !frame.rect().contains(window) {
         return Err(size_mismatch(window.size(), mask.size()));
     }
@@ -122,7 +128,10 @@ pub struct Drift {
 pub fn drift(reference: &RgbaImage, image: &RgbaImage, window: Rect, mask: &Mask) -> Result<Drift> {
     let frame = Size::new(reference.width(), reference.height()).ok_or(Error::Empty)?;
     let full = image.dimensions() == reference.dimensions();
-    if mask.size() != window.size() || !frame.rect().contains(window) || !(full || image.dimensions() == (window.width, window.height)) {
+    if mask.size() != window.size()
+        || !frame.rect().contains(window)
+        || !(full || image.dimensions() == (window.width, window.height))
+    {
         return Err(size_mismatch(window.size(), Size { width: image.width(), height: image.height() }));
     }
     let (fw, ww) = (frame.width as usize, window.width as usize);
@@ -131,7 +140,11 @@ pub fn drift(reference: &RgbaImage, image: &RgbaImage, window: Rect, mask: &Mask
         let y = window.y as usize + row;
         let m = &mask.data()[row * ww..][..ww];
         let r = &reference.as_raw()[(y * fw + window.x as usize) * 4..][..ww * 4];
-        let p = if full { &image.as_raw()[(y * fw + window.x as usize) * 4..][..ww * 4] } else { &image.as_raw()[row * ww * 4..][..ww * 4] };
+        let p = if full {
+            &image.as_raw()[(y * fw + window.x as usize) * 4..][..ww * 4]
+        } else {
+            &image.as_raw()[row * ww * 4..][..ww * 4]
+        };
         protected += m.iter().filter(|&&a| a == 0).count() as u64;
         if r == p {
             continue; // the common case, compared at memcmp speed

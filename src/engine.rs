@@ -44,10 +44,8 @@ impl Operation {
     /// | make, turn, change, recolor, recolour, colour, color, dye + a colour | `Recolor` |
     pub fn parse(instruction: &str) -> std::result::Result<Operation, String> {
         let text = instruction.to_lowercase();
-        let words: Vec<&str> = text
-            .split(|c: char| !(c.is_alphanumeric() || c == '#'))
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> =
+            text.split(|c: char| !(c.is_alphanumeric() || c == '#')).filter(|w| !w.is_empty()).collect();
         let has = |ws: &[&str]| words.iter().any(|w| ws.contains(w));
         let number = words.iter().find_map(|w| w.parse::<u32>().ok()).filter(|&n| (1..=512).contains(&n));
         let refuse = |why: &str| Err(format!("{why} {CAPABILITIES}"));
@@ -116,7 +114,10 @@ fn find_colour(text: &str, words: &[&str]) -> Option<[u8; 3]> {
 pub fn apply(image: &mut RgbaImage, mask: &Mask, op: Operation) -> Result<()> {
     let size = Size::new(image.width(), image.height()).ok_or(Error::Empty)?;
     if mask.size() != size {
-        return Err(Error::SizeMismatch { expected: (size.width, size.height), actual: (mask.size().width, mask.size().height) });
+        return Err(Error::SizeMismatch {
+            expected: (size.width, size.height),
+            actual: (mask.size().width, mask.size().height),
+        });
     }
     let Some(bounds) = mask.bounds() else { return Ok(()) };
     if op == Operation::Remove {
@@ -151,7 +152,9 @@ pub fn apply(image: &mut RgbaImage, mask: &Mask, op: Operation) -> Result<()> {
     let part = image::imageops::crop_imm(image, window.x, window.y, window.width, window.height).to_image();
     let part_mask = mask.crop(window)?;
     let edited = match op {
-        Operation::Fill(c) | Operation::Background(c) => RgbaImage::from_pixel(window.width, window.height, image::Rgba([c[0], c[1], c[2], 255])),
+        Operation::Fill(c) | Operation::Background(c) => {
+            RgbaImage::from_pixel(window.width, window.height, image::Rgba([c[0], c[1], c[2], 255]))
+        }
         Operation::Recolor(c) => recolor(&part, &part_mask, c),
         Operation::Blur(_) => blur(&part, radius),
         Operation::Pixelate(_) => pixelate(&part, block),
@@ -194,7 +197,11 @@ fn recolor(image: &RgbaImage, mask: &Mask, target: [u8; 3]) -> RgbaImage {
 
 fn srgb_to_linear(v: u8) -> f32 {
     let v = v as f32 / 255.0;
-    if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
 }
 
 fn linear_to_srgb(v: f32) -> u8 {
@@ -274,9 +281,9 @@ fn pixelate(image: &RgbaImage, block: u32) -> RgbaImage {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
     use Operation::*;
 
     #[test]
@@ -331,7 +338,9 @@ mod tests {
 
     #[test]
     fn every_operation_leaves_unmasked_pixels_alone() {
-        for op in [Fill([1, 2, 3]), Background([9, 9, 9]), Recolor([0, 0, 128]), Blur(Some(6)), Pixelate(Some(8)), Remove] {
+        for op in
+            [Fill([1, 2, 3]), Background([9, 9, 9]), Recolor([0, 0, 128]), Blur(Some(6)), Pixelate(Some(8)), Remove]
+        {
             let before = photo();
             let mut after = before.clone();
             apply(&mut after, &centre_mask(), op).unwrap();

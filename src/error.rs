@@ -23,9 +23,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::UnsupportedFormat => {
-                f.write_str("this file is not an image pixelkeep can read (PNG, JPEG or WebP)")
-            }
+            Error::UnsupportedFormat => f.write_str("this file is not an image pixelkeep can read (PNG, JPEG or WebP)"),
             Error::Decode(why) => write!(f, "the image could not be decoded: {why}"),
             Error::TooLarge { width, height, max_side, max_pixels } => write!(
                 f,
@@ -34,11 +32,9 @@ impl fmt::Display for Error {
                 max_pixels / 1_000_000
             ),
             Error::Empty => f.write_str("the image has no pixels"),
-            Error::SizeMismatch { expected, actual } => write!(
-                f,
-                "sizes differ: expected {} x {}, got {} x {}",
-                expected.0, expected.1, actual.0, actual.1
-            ),
+            Error::SizeMismatch { expected, actual } => {
+                write!(f, "sizes differ: expected {} x {}, got {} x {}", expected.0, expected.1, actual.0, actual.1)
+            }
             Error::InvalidArgument(what) => f.write_str(what),
             Error::Encode(why) => write!(f, "the image could not be encoded: {why}"),
         }

@@ -138,8 +138,12 @@ impl NormBox {
 
     /// `None` unless ordered, non-empty and within 0–1000.
     pub fn new(ymin: u16, xmin: u16, ymax: u16, xmax: u16) -> Option<Self> {
-        (ymin < ymax && xmin < xmax && ymax <= Self::SCALE && xmax <= Self::SCALE)
-            .then_some(NormBox { ymin, xmin, ymax, xmax })
+        (ymin < ymax && xmin < xmax && ymax <= Self::SCALE && xmax <= Self::SCALE).then_some(NormBox {
+            ymin,
+            xmin,
+            ymax,
+            xmax,
+        })
     }
 
     /// From four numbers as a client sends them: reversed corners are ordered, fractions
@@ -218,9 +222,9 @@ impl<'de> Deserialize<'de> for NormBox {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     #[test]
     fn box_orders_reversed_corners_and_clamps() {

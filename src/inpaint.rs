@@ -32,12 +32,7 @@ pub enum InpaintError {
     /// Width or height is zero.
     ZeroSize { width: u32, height: u32 },
     /// `rgba` is not `width * height * 4` bytes or `hole` is not `width * height` bytes.
-    SizeMismatch {
-        width: u32,
-        height: u32,
-        rgba_len: usize,
-        hole_len: usize,
-    },
+    SizeMismatch { width: u32, height: u32, rgba_len: usize, hole_len: usize },
     /// Every pixel is in the hole: there is nothing to fill it from.
     NoSource,
 }
@@ -48,21 +43,13 @@ impl fmt::Display for InpaintError {
             InpaintError::ZeroSize { width, height } => {
                 write!(f, "cannot inpaint an empty image ({width}x{height})")
             }
-            InpaintError::SizeMismatch {
-                width,
-                height,
-                rgba_len,
-                hole_len,
-            } => write!(
+            InpaintError::SizeMismatch { width, height, rgba_len, hole_len } => write!(
                 f,
                 "inpaint buffers do not match a {width}x{height} image: {rgba_len} RGBA bytes \
                  and {hole_len} mask bytes"
             ),
             InpaintError::NoSource => {
-                write!(
-                    f,
-                    "the hole covers the whole image: there are no pixels to fill it from"
-                )
+                write!(f, "the hole covers the whole image: there are no pixels to fill it from")
             }
         }
     }
@@ -109,12 +96,7 @@ pub fn inpaint(rgba: &mut [u8], width: u32, height: u32, hole: &[u8]) -> Result<
         _ => false,
     };
     if !sizes_ok {
-        return Err(InpaintError::SizeMismatch {
-            width,
-            height,
-            rgba_len: rgba.len(),
-            hole_len: hole.len(),
-        });
+        return Err(InpaintError::SizeMismatch { width, height, rgba_len: rgba.len(), hole_len: hole.len() });
     }
     let count = hole.iter().filter(|&&m| m > 127).count();
     if count == 0 {
@@ -143,12 +125,7 @@ struct Rect {
 
 impl Rect {
     fn union(self, o: Rect) -> Rect {
-        Rect {
-            x0: self.x0.min(o.x0),
-            y0: self.y0.min(o.y0),
-            x1: self.x1.max(o.x1),
-            y1: self.y1.max(o.y1),
-        }
+        Rect { x0: self.x0.min(o.x0), y0: self.y0.min(o.y0), x1: self.x1.max(o.x1), y1: self.y1.max(o.y1) }
     }
     fn intersects(self, o: Rect) -> bool {
         self.x0 < o.x1 && o.x0 < self.x1 && self.y0 < o.y1 && o.y0 < self.y1
@@ -171,33 +148,18 @@ fn plan_windows(w: usize, h: usize, hole: &[u8]) -> Vec<Rect> {
     let mut label = vec![NONE; w * h];
     let mut boxes: Vec<Rect> = Vec::new();
     let mut stack: Vec<usize> = Vec::new();
-    let mut all = Rect {
-        x0: w,
-        y0: h,
-        x1: 0,
-        y1: 0,
-    };
+    let mut all = Rect { x0: w, y0: h, x1: 0, y1: 0 };
     for start in 0..w * h {
         if hole[start] <= 127 || label[start] != NONE {
             continue;
         }
         let id = boxes.len() as u32;
-        let mut b = Rect {
-            x0: w,
-            y0: h,
-            x1: 0,
-            y1: 0,
-        };
+        let mut b = Rect { x0: w, y0: h, x1: 0, y1: 0 };
         label[start] = id;
         stack.push(start);
         while let Some(i) = stack.pop() {
             let (x, y) = (i % w, i / w);
-            b = b.union(Rect {
-                x0: x,
-                y0: y,
-                x1: x + 1,
-                y1: y + 1,
-            });
+            b = b.union(Rect { x0: x, y0: y, x1: x + 1, y1: y + 1 });
             for ny in y.saturating_sub(1)..(y + 2).min(h) {
                 for nx in x.saturating_sub(1)..(x + 2).min(w) {
                     let j = ny * w + nx;
@@ -286,13 +248,7 @@ impl Level {
                 }
             }
         }
-        Level {
-            w: cw,
-            h: ch,
-            img,
-            alpha,
-            hole,
-        }
+        Level { w: cw, h: ch, img, alpha, hole }
     }
 
     /// Largest Chebyshev distance from a hole pixel to the nearest known pixel (or window edge
@@ -387,11 +343,7 @@ impl Level {
         let gs = box_sum(&g, w, h, radius);
         let ds = box_sum(&def, w, h, radius);
         for i in 0..w * h {
-            self.img[i * 4 + 3] = if self.hole[i] || ds[i] == 0.0 {
-                0.0
-            } else {
-                weight * gs[i] / ds[i]
-            };
+            self.img[i * 4 + 3] = if self.hole[i] || ds[i] == 0.0 { 0.0 } else { weight * gs[i] / ds[i] };
         }
     }
 
@@ -614,12 +566,7 @@ impl Field {
     #[inline]
     fn extents(&self, tx: usize, ty: usize) -> (usize, usize, usize, usize) {
         let r = self.r;
-        (
-            tx.min(r),
-            (self.w - 1 - tx).min(r),
-            ty.min(r),
-            (self.h - 1 - ty).min(r),
-        )
+        (tx.min(r), (self.w - 1 - tx).min(r), ty.min(r), (self.h - 1 - ty).min(r))
     }
 
     /// SSD between the (clipped) target patch at `t` and the source patch at `s`; stops early
@@ -738,9 +685,7 @@ impl Field {
         let weights: Vec<f32> = if uniform {
             vec![1.0; nt]
         } else {
-            let norm: Vec<f32> = (0..nt)
-                .map(|k| self.dist[k] / self.patch_pixels(self.targets[k] as usize))
-                .collect();
+            let norm: Vec<f32> = (0..nt).map(|k| self.dist[k] / self.patch_pixels(self.targets[k] as usize)).collect();
             let mut sorted = norm.clone();
             let q = (nt * 3) / 4;
             let (_, &mut s2, _) = sorted.select_nth_unstable_by(q.min(nt - 1), |a, b| a.total_cmp(b));
@@ -879,13 +824,7 @@ fn fill_window(rgba: &mut [u8], img_w: usize, hole: &[u8], win: Rect, rng: &mut 
             }
         }
     }
-    let mut base = Level {
-        w,
-        h,
-        img,
-        alpha,
-        hole: hmask,
-    };
+    let mut base = Level { w, h, img, alpha, hole: hmask };
     base.add_texture_feature(TEXTURE_WEIGHT, TEXTURE_RADIUS);
 
     // Largest patch radius for which the window has any complete known patch.
@@ -1083,11 +1022,7 @@ mod tests {
         inpaint(&mut img, w as u32, h as u32, &hole).unwrap();
         for i in 0..w * h {
             if hole[i] <= 127 {
-                assert_eq!(
-                    img[i * 4..i * 4 + 4],
-                    before[i * 4..i * 4 + 4],
-                    "pixel {i} changed"
-                );
+                assert_eq!(img[i * 4..i * 4 + 4], before[i * 4..i * 4 + 4], "pixel {i} changed");
             }
         }
         // The noise is gone: the fill is much closer to the truth than the noise was.
@@ -1123,30 +1058,12 @@ mod tests {
     fn size_mismatch_and_zero_size_are_errors() {
         let mut img = vec![0u8; 10 * 10 * 4];
         let hole = vec![255u8; 100];
-        assert!(matches!(
-            inpaint(&mut img, 10, 9, &hole),
-            Err(InpaintError::SizeMismatch { .. })
-        ));
-        assert!(matches!(
-            inpaint(&mut img, 10, 10, &hole[..99]),
-            Err(InpaintError::SizeMismatch { .. })
-        ));
-        assert!(matches!(
-            inpaint(&mut img[..399], 10, 10, &hole),
-            Err(InpaintError::SizeMismatch { .. })
-        ));
-        assert!(matches!(
-            inpaint(&mut img, u32::MAX, u32::MAX, &hole),
-            Err(InpaintError::SizeMismatch { .. })
-        ));
-        assert!(matches!(
-            inpaint(&mut [], 0, 5, &[]),
-            Err(InpaintError::ZeroSize { .. })
-        ));
-        assert!(matches!(
-            inpaint(&mut [], 5, 0, &[]),
-            Err(InpaintError::ZeroSize { .. })
-        ));
+        assert!(matches!(inpaint(&mut img, 10, 9, &hole), Err(InpaintError::SizeMismatch { .. })));
+        assert!(matches!(inpaint(&mut img, 10, 10, &hole[..99]), Err(InpaintError::SizeMismatch { .. })));
+        assert!(matches!(inpaint(&mut img[..399], 10, 10, &hole), Err(InpaintError::SizeMismatch { .. })));
+        assert!(matches!(inpaint(&mut img, u32::MAX, u32::MAX, &hole), Err(InpaintError::SizeMismatch { .. })));
+        assert!(matches!(inpaint(&mut [], 0, 5, &[]), Err(InpaintError::ZeroSize { .. })));
+        assert!(matches!(inpaint(&mut [], 5, 0, &[]), Err(InpaintError::ZeroSize { .. })));
         let e = inpaint(&mut img, 10, 9, &hole).unwrap_err();
         assert!(e.to_string().contains("10x9"), "{e}");
     }
@@ -1207,10 +1124,7 @@ mod tests {
         assert_eq!(img[(15 * w + 15) * 4..(15 * w + 15) * 4 + 4], [10, 200, 30, 255]);
     }
 
-    fn periodic_case(
-        pattern: impl Fn(usize, usize) -> [u8; 3],
-        hole_box: (usize, usize, usize, usize),
-    ) -> (f64, f64) {
+    fn periodic_case(pattern: impl Fn(usize, usize) -> [u8; 3], hole_box: (usize, usize, usize, usize)) -> (f64, f64) {
         let (w, h) = (128, 112);
         let mut truth = vec![0u8; w * h * 4];
         for y in 0..h {
@@ -1242,10 +1156,7 @@ mod tests {
             },
             (44, 38, 76, 70),
         );
-        assert!(
-            mse < flat * 0.05,
-            "checkerboard mse {mse:.1} vs flat fill {flat:.1}"
-        );
+        assert!(mse < flat * 0.05, "checkerboard mse {mse:.1} vs flat fill {flat:.1}");
     }
 
     #[test]
@@ -1301,9 +1212,7 @@ mod tests {
         // Blocky random texture (2x2 cells of random grey): no structure to copy, only texture.
         let (w, h) = (120, 100);
         let mut rng = Rng(77);
-        let cells: Vec<u8> = (0..(w / 2) * (h / 2))
-            .map(|_| 60 + (rng.next() % 136) as u8)
-            .collect();
+        let cells: Vec<u8> = (0..(w / 2) * (h / 2)).map(|_| 60 + (rng.next() % 136) as u8).collect();
         let mut truth = vec![0u8; w * h * 4];
         for y in 0..h {
             for x in 0..w {

@@ -20,7 +20,9 @@ pub mod wire;
 mod bindings;
 
 pub use codec::{decode, dimensions, encode_jpeg, encode_png, encode_png_gray, sniff, Limits};
-pub use composite::{composite_into, drift, effective_mask, effective_window_mask, protected_digest, CompositeOptions, Drift};
+pub use composite::{
+    composite_into, drift, effective_mask, effective_window_mask, protected_digest, CompositeOptions, Drift,
+};
 pub use engine::{apply as apply_operation, Operation, CAPABILITIES};
 pub use error::{Error, Result};
 pub use geometry::{NormBox, OutOfRange, Rect, Size};
@@ -28,7 +30,7 @@ pub use inpaint::{inpaint, InpaintError};
 pub use mask::{Mask, MaskConvention, Shape, StrokePoint};
 pub use plan::{Plan, PlanOptions};
 pub use resize::{fit_within, resize_mask, resize_mask_crop, resize_rgba};
-pub use spatial::{parse_spatial, spatial_mask, SpatialItem};
 pub use session::{GenerateOptions, MaskOp, Round, RoundReport, Session};
+pub use spatial::{parse_spatial, spatial_mask, SpatialItem};
 
 pub use image::RgbaImage;

@@ -35,17 +35,32 @@ impl From<StrokePoint> for [f32; 3] {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Shape {
     /// A brush polyline with round caps and joins; pressure scales the width per point.
-    Stroke { points: Vec<StrokePoint>, width: f32 },
+    Stroke {
+        points: Vec<StrokePoint>,
+        width: f32,
+    },
     /// A lasso or polygon, filled with the non-zero rule unless `even_odd`.
     Polygon {
         points: Vec<[f32; 2]>,
         #[serde(default)]
         even_odd: bool,
     },
-    Rect { x: f32, y: f32, width: f32, height: f32 },
-    Ellipse { cx: f32, cy: f32, rx: f32, ry: f32 },
+    Rect {
+        x: f32,
+        y: f32,
+        width: f32,
+        height: f32,
+    },
+    Ellipse {
+        cx: f32,
+        cy: f32,
+        rx: f32,
+        ry: f32,
+    },
     /// A normalised `[ymin, xmin, ymax, xmax]` box relative to the whole image.
-    Box { r#box: NormBox },
+    Box {
+        r#box: NormBox,
+    },
 }
 
 /// How a PNG mask encodes the edit region.
@@ -122,9 +137,8 @@ impl Mask {
     /// The smallest rectangle holding every non-zero pixel.
     pub fn bounds(&self) -> Option<Rect> {
         let w = self.size.width as usize;
-        let rows: Vec<usize> = (0..self.size.height as usize)
-            .filter(|&y| self.data[y * w..(y + 1) * w].iter().any(|&v| v != 0))
-            .collect();
+        let rows: Vec<usize> =
+            (0..self.size.height as usize).filter(|&y| self.data[y * w..(y + 1) * w].iter().any(|&v| v != 0)).collect();
         let (&top, &bottom) = (rows.first()?, rows.last()?);
         let (mut left, mut right) = (w, 0);
         for y in top..=bottom {
@@ -264,7 +278,12 @@ impl Mask {
         let w = self.size.width as usize;
         for ty in (roi.y..roi.bottom()).step_by(FEATHER_TILE as usize) {
             for tx in (roi.x..roi.right()).step_by(FEATHER_TILE as usize) {
-                let tile = Rect { x: tx, y: ty, width: FEATHER_TILE.min(roi.right() - tx), height: FEATHER_TILE.min(roi.bottom() - ty) };
+                let tile = Rect {
+                    x: tx,
+                    y: ty,
+                    width: FEATHER_TILE.min(roi.right() - tx),
+                    height: FEATHER_TILE.min(roi.bottom() - ty),
+                };
                 // What the passes read for this tile; an edge inside `roi` only disturbs the
                 // outer `reach` pixels of the patch, never the tile.
                 let Some(around) = tile.outset(reach, self.size).intersect(roi) else { continue };
@@ -537,8 +556,13 @@ fn rasterise(shape: &Shape, frame: Size) -> Result<Option<(Rect, Vec<u8>)>> {
         }
     }
     let Some(bounds) = paths.iter().map(|p| p.bounds()).reduce(|a, b| {
-        tiny_skia::Rect::from_ltrb(a.left().min(b.left()), a.top().min(b.top()), a.right().max(b.right()), a.bottom().max(b.bottom()))
-            .unwrap_or(a)
+        tiny_skia::Rect::from_ltrb(
+            a.left().min(b.left()),
+            a.top().min(b.top()),
+            a.right().max(b.right()),
+            a.bottom().max(b.bottom()),
+        )
+        .unwrap_or(a)
     }) else {
         return Ok(None);
     };
@@ -681,16 +705,19 @@ impl Divider {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn size(w: u32, h: u32) -> Size {
         Size::new(w, h).unwrap()
     }
 
     fn stroke(points: &[[f32; 2]], width: f32) -> Shape {
-        Shape::Stroke { points: points.iter().map(|p| StrokePoint { x: p[0], y: p[1], pressure: 1.0 }).collect(), width }
+        Shape::Stroke {
+            points: points.iter().map(|p| StrokePoint { x: p[0], y: p[1], pressure: 1.0 }).collect(),
+            width,
+        }
     }
 
     #[test]

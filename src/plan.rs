@@ -52,7 +52,9 @@ impl Plan {
         let region = match region {
             None => image.rect(),
             Some(r) => {
-                let r = r.intersect(image.rect()).ok_or_else(|| Error::InvalidArgument("the edit region lies outside the image".into()))?;
+                let r = r
+                    .intersect(image.rect())
+                    .ok_or_else(|| Error::InvalidArgument("the edit region lies outside the image".into()))?;
                 let pad = (options.padding.max(0.0) * r.width.max(r.height) as f32).round() as u32;
                 r.outset(pad.max(options.min_padding), image)
             }
@@ -104,12 +106,23 @@ impl Plan {
             .ok_or(Error::Empty)?;
             let score = fw * fh;
             if best.as_ref().is_none_or(|(s, _)| score < *s) {
-                let plan = Plan { image, window, send, content, aspect_ratio: Some(ar.ratio.clone()), size: Some(out.name.clone()) };
+                let plan = Plan {
+                    image,
+                    window,
+                    send,
+                    content,
+                    aspect_ratio: Some(ar.ratio.clone()),
+                    size: Some(out.name.clone()),
+                };
                 best = Some((score, plan));
             }
         }
         best.map(|(_, p)| p).ok_or_else(|| {
-            Error::InvalidArgument(format!("{} offers no output size {}", model.id, options.size.as_deref().unwrap_or("")))
+            Error::InvalidArgument(format!(
+                "{} offers no output size {}",
+                model.id,
+                options.size.as_deref().unwrap_or("")
+            ))
         })
     }
 
@@ -150,8 +163,11 @@ impl Plan {
             self.content.width as f64 / self.window.width as f64,
             self.content.height as f64 / self.window.height as f64,
         );
-        let map_x = |x: u32| (self.content.x as f64 + (x as f64 - self.window.x as f64) * kx) * 1000.0 / self.send.width as f64;
-        let map_y = |y: u32| (self.content.y as f64 + (y as f64 - self.window.y as f64) * ky) * 1000.0 / self.send.height as f64;
+        let map_x =
+            |x: u32| (self.content.x as f64 + (x as f64 - self.window.x as f64) * kx) * 1000.0 / self.send.width as f64;
+        let map_y = |y: u32| {
+            (self.content.y as f64 + (y as f64 - self.window.y as f64) * ky) * 1000.0 / self.send.height as f64
+        };
         NormBox::from_values([map_y(r.y), map_x(r.x), map_y(r.bottom()), map_x(r.right())], OutOfRange::Clamp)
     }
 
@@ -166,16 +182,24 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::wire::{AspectRatio, OutputSize};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     pub(crate) fn gemini_like() -> ModelProfile {
-        let ar = |ratio: &str, w, h| AspectRatio { ratio: ratio.into(), sizes: vec![OutputSize { name: "1K".into(), width: w, height: h }] };
+        let ar = |ratio: &str, w, h| AspectRatio {
+            ratio: ratio.into(),
+            sizes: vec![OutputSize { name: "1K".into(), width: w, height: h }],
+        };
         ModelProfile {
             id: "test".into(),
-            aspect_ratios: vec![ar("1:1", 1024, 1024), ar("4:3", 1184, 864), ar("3:4", 864, 1184), ar("16:9", 1344, 768)],
+            aspect_ratios: vec![
+                ar("1:1", 1024, 1024),
+                ar("4:3", 1184, 864),
+                ar("3:4", 864, 1184),
+                ar("16:9", 1344, 768),
+            ],
             max_references: 3,
             max_input_side: 4096,
             max_input_bytes: 20 << 20,
@@ -211,10 +235,13 @@ mod tests {
     fn register_maps_a_result_of_another_size_back() {
         let image = Size::new(400, 300).unwrap();
         let original = RgbaImage::from_fn(400, 300, |x, y| image::Rgba([(x / 2) as u8, (y / 2) as u8, 128, 255]));
-        let plan = Plan::new(image, Some(Rect::new(100, 100, 50, 50).unwrap()), &gemini_like(), &PlanOptions::default()).unwrap();
+        let plan =
+            Plan::new(image, Some(Rect::new(100, 100, 50, 50).unwrap()), &gemini_like(), &PlanOptions::default())
+                .unwrap();
         let sent = plan.prepare(&original).unwrap();
         // The "model" answers at half the size it was sent.
-        let half = image::imageops::resize(&sent, sent.width() / 2, sent.height() / 2, image::imageops::FilterType::Triangle);
+        let half =
+            image::imageops::resize(&sent, sent.width() / 2, sent.height() / 2, image::imageops::FilterType::Triangle);
         let back = plan.register(&half).unwrap();
         assert_eq!(back.dimensions(), (plan.window.width, plan.window.height));
         let (cx, cy) = (plan.window.width / 2, plan.window.height / 2);
@@ -227,7 +254,13 @@ mod tests {
     fn free_aspect_models_get_the_window_itself() {
         let mut local = gemini_like();
         local.aspect_ratios.clear();
-        let plan = Plan::new(Size::new(640, 480).unwrap(), Some(Rect::new(10, 10, 20, 20).unwrap()), &local, &PlanOptions::default()).unwrap();
+        let plan = Plan::new(
+            Size::new(640, 480).unwrap(),
+            Some(Rect::new(10, 10, 20, 20).unwrap()),
+            &local,
+            &PlanOptions::default(),
+        )
+        .unwrap();
         assert!(plan.is_identity());
         assert_eq!(plan.window, Rect::new(0, 0, 62, 62).unwrap());
     }

@@ -80,9 +80,9 @@ pub fn fit_within(size: Size, max_edge: u32) -> Size {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     #[test]
     fn same_size_crop_is_exact_and_flat_colour_stays_flat() {
@@ -99,7 +99,12 @@ mod tests {
     fn transparent_pixels_do_not_bleed_colour() {
         // Left half opaque red, right half transparent green: premultiplied filtering keeps
         // the visible colour red at the seam.
-        let img = RgbaImage::from_fn(64, 8, |x, _| if x < 32 { image::Rgba([255, 0, 0, 255]) } else { image::Rgba([0, 255, 0, 0]) });
+        let img =
+            RgbaImage::from_fn(
+                64,
+                8,
+                |x, _| if x < 32 { image::Rgba([255, 0, 0, 255]) } else { image::Rgba([0, 255, 0, 0]) },
+            );
         let out = resize_rgba(&img, Rect::new(0, 0, 64, 8).unwrap(), Size::new(16, 2).unwrap()).unwrap();
         let seam = out.get_pixel(8, 0);
         assert!(seam[3] > 0 && seam[1] < 8, "{seam:?}");

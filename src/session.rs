@@ -19,9 +19,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum MaskOp {
-    Paint { shape: Shape, #[serde(default)] erase: bool },
-    Wand { x: u32, y: u32, tolerance: u8, #[serde(default = "yes")] contiguous: bool, #[serde(default)] erase: bool },
-    Grow { radius: i32 },
+    Paint {
+        shape: Shape,
+        #[serde(default)]
+        erase: bool,
+    },
+    Wand {
+        x: u32,
+        y: u32,
+        tolerance: u8,
+        #[serde(default = "yes")]
+        contiguous: bool,
+        #[serde(default)]
+        erase: bool,
+    },
+    Grow {
+        radius: i32,
+    },
     Invert,
     Clear,
 }
@@ -35,9 +49,22 @@ fn yes() -> bool {
 #[derive(Debug, Clone)]
 enum Step {
     /// A painted shape: redo paints it again (cheaper than keeping a copy of the result).
-    Paint { shape: Shape, erase: bool, rect: Rect, before: Mask },
-    Mask { op: MaskOp, rect: Rect, before: Mask, after: Mask },
-    Rounds { from: usize, to: usize },
+    Paint {
+        shape: Shape,
+        erase: bool,
+        rect: Rect,
+        before: Mask,
+    },
+    Mask {
+        op: MaskOp,
+        rect: Rect,
+        before: Mask,
+        after: Mask,
+    },
+    Rounds {
+        from: usize,
+        to: usize,
+    },
 }
 
 /// What the person (and a CMS) learns about a round.
@@ -227,7 +254,9 @@ impl Session {
     pub fn undo(&mut self) -> Result<bool> {
         let Some(step) = self.undo.pop() else { return Ok(false) };
         match &step {
-            Step::Mask { rect, before, .. } | Step::Paint { rect, before, .. } => self.mask.put(rect.x, rect.y, before)?,
+            Step::Mask { rect, before, .. } | Step::Paint { rect, before, .. } => {
+                self.mask.put(rect.x, rect.y, before)?
+            }
             Step::Rounds { from, .. } => self.set_active(*from)?,
         }
         self.redo.push(step);
@@ -309,7 +338,10 @@ impl Session {
             mask: mask.map(png),
             bbox: self.bbox.map(|b| plan.normalise_box(b)).transpose()?,
             references: options.references.clone(),
-            output: plan.aspect_ratio.as_ref().map(|ar| OutputSpec { aspect_ratio: Some(ar.clone()), size: plan.size.clone() }),
+            output: plan
+                .aspect_ratio
+                .as_ref()
+                .map(|ar| OutputSpec { aspect_ratio: Some(ar.clone()), size: plan.size.clone() }),
             grounding: options.grounding,
             client_request_id: options.client_request_id.clone(),
         };
@@ -352,7 +384,13 @@ impl Session {
             index: self.active,
             window: plan.window,
             raw: Drift { protected_pixels: 0, changed_pixels: 0, max_abs_diff: 0, mean_abs_diff: 0.0, psnr_db: None },
-            delivered: Drift { protected_pixels: 0, changed_pixels: 0, max_abs_diff: 0, mean_abs_diff: 0.0, psnr_db: None },
+            delivered: Drift {
+                protected_pixels: 0,
+                changed_pixels: 0,
+                max_abs_diff: 0,
+                mean_abs_diff: 0.0,
+                psnr_db: None,
+            },
             options: self.composite,
             auto_protect,
             provider: response.provider.clone(),
@@ -371,7 +409,8 @@ impl Session {
     fn composite_round(&mut self, i: usize) -> Result<RoundReport> {
         let round = &self.rounds[i];
         let window = round.plan.window;
-        let effective = effective_window_mask(&round.mask, window, self.size(), self.protect.as_ref(), round.report.options)?;
+        let effective =
+            effective_window_mask(&round.mask, window, self.size(), self.protect.as_ref(), round.report.options)?;
         let raw = drift(&self.current, &round.result, window, &effective)?;
         composite_into(&mut self.current, &round.result, window, &effective)?;
         // What was delivered is checked against the original itself, everywhere no active
@@ -446,7 +485,10 @@ impl Session {
 
     fn check_size(&self, got: Size) -> Result<()> {
         if got != self.size() {
-            return Err(Error::SizeMismatch { expected: (self.size().width, self.size().height), actual: (got.width, got.height) });
+            return Err(Error::SizeMismatch {
+                expected: (self.size().width, self.size().height),
+                actual: (got.width, got.height),
+            });
         }
         Ok(())
     }
@@ -473,12 +515,19 @@ fn changed_region(base: &RgbaImage, result: &RgbaImage, window: Rect) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn free_model() -> ModelProfile {
-        ModelProfile { id: "local".into(), aspect_ratios: vec![], max_references: 0, max_input_side: 4096, max_input_bytes: 1 << 24, price_per_image_usd: None }
+        ModelProfile {
+            id: "local".into(),
+            aspect_ratios: vec![],
+            max_references: 0,
+            max_input_side: 4096,
+            max_input_bytes: 1 << 24,
+            price_per_image_usd: None,
+        }
     }
 
     fn photo() -> RgbaImage {

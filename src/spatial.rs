@@ -24,7 +24,8 @@ pub struct SpatialItem {
 /// image of `size`.
 pub fn parse_spatial(text: &str, size: Size) -> Result<Vec<SpatialItem>> {
     let json = strip_fence(text);
-    let value: Value = serde_json::from_str(json).map_err(|e| Error::InvalidArgument(format!("the spatial answer is not JSON: {e}")))?;
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| Error::InvalidArgument(format!("the spatial answer is not JSON: {e}")))?;
     let items = match value {
         Value::Array(items) => items,
         one @ Value::Object(_) => vec![one],
@@ -49,7 +50,15 @@ pub fn spatial_mask(items: &[SpatialItem], size: Size, threshold: bool) -> Resul
         };
         let mut merged = out.crop(rect)?;
         for (o, &p) in merged.data_mut().iter_mut().zip(patch.data()) {
-            let p = if threshold { if p > 127 { 255 } else { 0 } } else { p };
+            let p = if threshold {
+                if p > 127 {
+                    255
+                } else {
+                    0
+                }
+            } else {
+                p
+            };
             *o = (*o).max(p);
         }
         out.put(rect.x, rect.y, &merged)?;
@@ -88,7 +97,8 @@ fn parse_item(item: &Value, size: Size) -> Result<SpatialItem> {
 
 fn png_mask(data: &str, rect: Rect) -> Result<Mask> {
     let b64 = data.split_once("base64,").map_or(data, |(_, b)| b);
-    let bytes = BASE64.decode(b64.trim()).map_err(|_| Error::Decode("a segmentation mask is not valid base64".into()))?;
+    let bytes =
+        BASE64.decode(b64.trim()).map_err(|_| Error::Decode("a segmentation mask is not valid base64".into()))?;
     let decoded = crate::codec::decode(&bytes, &crate::codec::Limits::default())?;
     let size = Size::new(decoded.width(), decoded.height()).ok_or(Error::Empty)?;
     // A probability map: its grey level (alpha, if any, multiplies in) is the coverage.
@@ -105,7 +115,10 @@ fn polygon_mask(points: &[Value], rect: Rect, size: Size) -> Result<Mask> {
             let xy = p.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
             let (x, y) = (xy[0].as_f64().ok_or_else(bad)?, xy[1].as_f64().ok_or_else(bad)?);
             // x first here, relative to the whole image, then into the box's pixels.
-            Ok([(x / 1000.0 * size.width as f64 - rect.x as f64) as f32, (y / 1000.0 * size.height as f64 - rect.y as f64) as f32])
+            Ok([
+                (x / 1000.0 * size.width as f64 - rect.x as f64) as f32,
+                (y / 1000.0 * size.height as f64 - rect.y as f64) as f32,
+            ])
         })
         .collect::<Result<Vec<_>>>()?;
     let mut m = Mask::new(rect.size());
@@ -115,9 +128,9 @@ fn polygon_mask(points: &[Value], rect: Rect, size: Size) -> Result<Mask> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn size() -> Size {
         Size::new(2000, 1000).unwrap()
@@ -140,7 +153,8 @@ mod tests {
         // A 4x2 map: left half certain, right half unlikely.
         let map = [255u8, 255, 40, 40, 255, 255, 40, 40];
         let png = crate::codec::encode_png_gray(&map, Size::new(4, 2).unwrap()).unwrap();
-        let text = format!("[{{\"box_2d\": [0, 0, 500, 500], \"mask\": \"data:image/png;base64,{}\"}}]", BASE64.encode(png));
+        let text =
+            format!("[{{\"box_2d\": [0, 0, 500, 500], \"mask\": \"data:image/png;base64,{}\"}}]", BASE64.encode(png));
         let items = parse_spatial(&text, size()).unwrap();
         assert_eq!(items[0].mask.as_ref().unwrap().size(), Size::new(1000, 500).unwrap());
         let soft = spatial_mask(&items, size(), false).unwrap();
@@ -159,7 +173,14 @@ mod tests {
 
     #[test]
     fn malformed_answers_are_errors() {
-        for text in ["not json", "42", r#"[{"label": "x"}]"#, r#"[{"box_2d": [1, 2, 3]}]"#, r#"[{"box_2d": [1, 2, 3, 4], "mask": 7}]"#, r#"[{"box_2d": [0, 0, 10, 10], "mask": "data:image/png;base64,!!"}]"#] {
+        for text in [
+            "not json",
+            "42",
+            r#"[{"label": "x"}]"#,
+            r#"[{"box_2d": [1, 2, 3]}]"#,
+            r#"[{"box_2d": [1, 2, 3, 4], "mask": 7}]"#,
+            r#"[{"box_2d": [0, 0, 10, 10], "mask": "data:image/png;base64,!!"}]"#,
+        ] {
             assert!(parse_spatial(text, size()).is_err(), "{text}");
         }
     }

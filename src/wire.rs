@@ -187,9 +187,9 @@ impl ProviderProfile {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     #[test]
     fn edit_request_reads_the_documented_json() {
@@ -203,7 +203,9 @@ mod tests {
 
     #[test]
     fn error_body_is_typed() {
-        let body = ErrorBody { error: ApiError { retry_after_s: Some(3), ..ApiError::new(ErrorCode::RateLimited, "slow down") } };
+        let body = ErrorBody {
+            error: ApiError { retry_after_s: Some(3), ..ApiError::new(ErrorCode::RateLimited, "slow down") },
+        };
         let v = serde_json::to_value(&body).unwrap();
         assert_eq!(v["error"]["code"], "rate_limited");
         assert_eq!(v["error"]["retry_after_s"], 3);

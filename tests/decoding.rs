@@ -48,7 +48,12 @@ fn png_header_only(w: u32, h: u32) -> Vec<u8> {
 
 #[test]
 fn real_photos_decode() {
-    for (name, w, h) in [("coffee.png", 600, 400), ("chelsea.png", 451, 300), ("rocket.jpg", 640, 427), ("hubble_deep_field.jpg", 1000, 872)] {
+    for (name, w, h) in [
+        ("coffee.png", 600, 400),
+        ("chelsea.png", 451, 300),
+        ("rocket.jpg", 640, 427),
+        ("hubble_deep_field.jpg", 1000, 872),
+    ] {
         let img = decode(&fixture(name), &Limits::default()).unwrap();
         assert_eq!(img.dimensions(), (w, h), "{name}");
     }
@@ -140,7 +145,13 @@ fn all_eight_exif_orientations_are_applied() {
     let rgb: Vec<u8> = (0..w * h)
         .flat_map(|i| {
             let (x, y) = (i % w, i / w);
-            if x < 16 && y < 8 { [0, 255, 0] } else if x < 16 { [255, 0, 0] } else { [0, 0, 255] }
+            if x < 16 && y < 8 {
+                [0, 255, 0]
+            } else if x < 16 {
+                [255, 0, 0]
+            } else {
+                [0, 0, 255]
+            }
         })
         .collect();
     // Where the green block (top-left quadrant) lands after each orientation, in the output.

@@ -1,5 +1,8 @@
 //! Golden images, compared exactly. Regenerate only deliberately: `BLESS=1 cargo test --test golden`.
-use pixelkeep::{apply_operation, decode, encode_png, encode_png_gray, Limits, Mask, NormBox, Operation, Rect, RgbaImage, Shape, Size, StrokePoint};
+use pixelkeep::{
+    apply_operation, decode, encode_png, encode_png_gray, Limits, Mask, NormBox, Operation, Rect, RgbaImage, Shape,
+    Size, StrokePoint,
+};
 use std::path::PathBuf;
 
 fn golden_path(name: &str) -> PathBuf {
@@ -39,18 +42,36 @@ fn mask_shapes() {
         })
         .collect();
     let cases: Vec<(&str, Vec<(Shape, bool)>)> = vec![
-        ("stroke", vec![(Shape::Stroke { points: pts(&[[10.0, 50.0, 1.0], [40.0, 12.5, 1.0], [85.5, 40.0, 1.0]]), width: 9.0 }, false)]),
-        ("stroke_pressure", vec![(Shape::Stroke { points: pts(&[[10.0, 32.0, 0.1], [48.0, 20.0, 0.6], [86.0, 32.0, 1.0]]), width: 20.0 }, false)]),
+        (
+            "stroke",
+            vec![(
+                Shape::Stroke { points: pts(&[[10.0, 50.0, 1.0], [40.0, 12.5, 1.0], [85.5, 40.0, 1.0]]), width: 9.0 },
+                false,
+            )],
+        ),
+        (
+            "stroke_pressure",
+            vec![(
+                Shape::Stroke { points: pts(&[[10.0, 32.0, 0.1], [48.0, 20.0, 0.6], [86.0, 32.0, 1.0]]), width: 20.0 },
+                false,
+            )],
+        ),
         ("polygon_nonzero", vec![(Shape::Polygon { points: star.clone(), even_odd: false }, false)]),
         ("polygon_evenodd", vec![(Shape::Polygon { points: star, even_odd: true }, false)]),
-        ("rect_ellipse", vec![
-            (Shape::Rect { x: 4.5, y: 6.25, width: 40.0, height: 30.0 }, false),
-            (Shape::Ellipse { cx: 60.0, cy: 36.0, rx: 30.5, ry: 20.0 }, false),
-        ]),
-        ("box_erased", vec![
-            (Shape::Box { r#box: NormBox::new(100, 100, 900, 900).unwrap() }, false),
-            (Shape::Stroke { points: pts(&[[0.0, 0.0, 1.0], [96.0, 64.0, 1.0]]), width: 7.0 }, true),
-        ]),
+        (
+            "rect_ellipse",
+            vec![
+                (Shape::Rect { x: 4.5, y: 6.25, width: 40.0, height: 30.0 }, false),
+                (Shape::Ellipse { cx: 60.0, cy: 36.0, rx: 30.5, ry: 20.0 }, false),
+            ],
+        ),
+        (
+            "box_erased",
+            vec![
+                (Shape::Box { r#box: NormBox::new(100, 100, 900, 900).unwrap() }, false),
+                (Shape::Stroke { points: pts(&[[0.0, 0.0, 1.0], [96.0, 64.0, 1.0]]), width: 7.0 }, true),
+            ],
+        ),
     ];
     for (name, shapes) in cases {
         let mut m = Mask::new(size);

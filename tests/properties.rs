@@ -1,6 +1,9 @@
 //! Property tests: the promises that must hold for every input, not just the examples.
 use pixelkeep::wire::{AspectRatio, ModelProfile, OutputSize};
-use pixelkeep::{composite_into, effective_mask, effective_window_mask, CompositeOptions, Mask, NormBox, OutOfRange, Plan, PlanOptions, Rect, RgbaImage, Shape, Size, StrokePoint};
+use pixelkeep::{
+    composite_into, effective_mask, effective_window_mask, CompositeOptions, Mask, NormBox, OutOfRange, Plan,
+    PlanOptions, Rect, RgbaImage, Shape, Size, StrokePoint,
+};
 use proptest::prelude::*;
 
 fn shape(w: u32, h: u32) -> impl Strategy<Value = Shape> {
@@ -8,9 +11,14 @@ fn shape(w: u32, h: u32) -> impl Strategy<Value = Shape> {
     prop_oneof![
         (0.0..wf, 0.0..hf, 1.0..wf, 1.0..hf).prop_map(|(x, y, width, height)| Shape::Rect { x, y, width, height }),
         (0.0..wf, 0.0..hf, 0.5..wf / 2.0, 0.5..hf / 2.0).prop_map(|(cx, cy, rx, ry)| Shape::Ellipse { cx, cy, rx, ry }),
-        (prop::collection::vec((-5.0..wf + 5.0, -5.0..hf + 5.0, 0.05f32..1.0), 1..8), 1.0..20.0f32).prop_map(|(pts, width)| {
-            Shape::Stroke { points: pts.into_iter().map(|(x, y, pressure)| StrokePoint { x, y, pressure }).collect(), width }
-        }),
+        (prop::collection::vec((-5.0..wf + 5.0, -5.0..hf + 5.0, 0.05f32..1.0), 1..8), 1.0..20.0f32).prop_map(
+            |(pts, width)| {
+                Shape::Stroke {
+                    points: pts.into_iter().map(|(x, y, pressure)| StrokePoint { x, y, pressure }).collect(),
+                    width,
+                }
+            }
+        ),
         prop::collection::vec((0.0..wf, 0.0..hf), 3..9)
             .prop_map(|pts| Shape::Polygon { points: pts.into_iter().map(|(x, y)| [x, y]).collect(), even_odd: false }),
     ]
@@ -24,10 +32,19 @@ fn image(w: u32, h: u32, seed: u32) -> RgbaImage {
 }
 
 fn gemini_like() -> ModelProfile {
-    let ar = |r: &str, w, h| AspectRatio { ratio: r.into(), sizes: vec![OutputSize { name: "1K".into(), width: w, height: h }] };
+    let ar = |r: &str, w, h| AspectRatio {
+        ratio: r.into(),
+        sizes: vec![OutputSize { name: "1K".into(), width: w, height: h }],
+    };
     ModelProfile {
         id: "m".into(),
-        aspect_ratios: vec![ar("1:1", 1024, 1024), ar("3:2", 1248, 832), ar("2:3", 832, 1248), ar("16:9", 1344, 768), ar("21:9", 1536, 672)],
+        aspect_ratios: vec![
+            ar("1:1", 1024, 1024),
+            ar("3:2", 1248, 832),
+            ar("2:3", 832, 1248),
+            ar("16:9", 1344, 768),
+            ar("21:9", 1536, 672),
+        ],
         max_references: 3,
         max_input_side: 4096,
         max_input_bytes: 1 << 24,

@@ -6,7 +6,14 @@ use pixelkeep::wire::{EditResponse, InlineImage, ModelProfile};
 use pixelkeep::{encode_png, GenerateOptions, MaskOp, RgbaImage, Session, Shape, Size};
 
 fn model() -> ModelProfile {
-    ModelProfile { id: "m".into(), aspect_ratios: vec![], max_references: 0, max_input_side: 4096, max_input_bytes: 1 << 24, price_per_image_usd: None }
+    ModelProfile {
+        id: "m".into(),
+        aspect_ratios: vec![],
+        max_references: 0,
+        max_input_side: 4096,
+        max_input_bytes: 1 << 24,
+        price_per_image_usd: None,
+    }
 }
 
 /// Asks for a round and answers it with a flat colour (the window's size, as sent).
@@ -18,7 +25,12 @@ fn round(s: &mut Session, rgb: [u8; 3]) {
     let png = encode_png(answer.as_raw(), Size { width: sent.width(), height: sent.height() }).unwrap();
     let response = EditResponse {
         image: InlineImage { mime_type: "image/png".into(), data: BASE64.encode(png) },
-        text: None, provider: "test".into(), model: "m".into(), finish_reason: None, usage: None, elapsed_ms: 1,
+        text: None,
+        provider: "test".into(),
+        model: "m".into(),
+        finish_reason: None,
+        usage: None,
+        elapsed_ms: 1,
     };
     s.accept(&response).unwrap();
 }

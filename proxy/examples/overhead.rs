@@ -114,7 +114,9 @@ async fn one(client: &reqwest::Client, url: &str, body: Bytes) -> Option<f64> {
         Ok::<_, reqwest::Error>((status, response.bytes().await?))
     };
     match result.await {
-        Ok((status, bytes)) if status.is_success() && bytes.len() > 1000 => Some(started.elapsed().as_secs_f64() * 1000.0),
+        Ok((status, bytes)) if status.is_success() && bytes.len() > 1000 => {
+            Some(started.elapsed().as_secs_f64() * 1000.0)
+        }
         Ok((status, bytes)) => {
             eprintln!("overhead: {url} answered {status}: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(300)]));
             None
@@ -147,11 +149,12 @@ fn main() {
     let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let double_addr: SocketAddr = client_rt.block_on(async {
         let answer = Arc::new(answer);
-        let double = Router::new().fallback(post(move |_body: Bytes| {
-            let answer = answer.clone();
-            async move { ([("content-type", "application/json")], (*answer).clone()) }
-        }))
-        .layer(axum::extract::DefaultBodyLimit::disable());
+        let double = Router::new()
+            .fallback(post(move |_body: Bytes| {
+                let answer = answer.clone();
+                async move { ([("content-type", "application/json")], (*answer).clone()) }
+            }))
+            .layer(axum::extract::DefaultBodyLimit::disable());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, double).await.unwrap() });
@@ -159,7 +162,8 @@ fn main() {
     });
 
     // The proxy, on its own runtime and threads.
-    let mut config = Config { gemini: Some(ProviderConfig::new("bench-key", format!("http://{double_addr}"))), ..Config::default() };
+    let mut config =
+        Config { gemini: Some(ProviderConfig::new("bench-key", format!("http://{double_addr}"))), ..Config::default() };
     config.limits.ip_per_min = 0;
     config.limits.site_per_min = 0;
     config.limits.upstream_concurrency = 256;
@@ -179,7 +183,10 @@ fn main() {
         model: None,
         instruction: "make the cup navy blue".into(),
         keep: vec!["the saucer".into()],
-        image: InlineImage { mime_type: "image/png".into(), data: base64::engine::general_purpose::STANDARD.encode(&image) },
+        image: InlineImage {
+            mime_type: "image/png".into(),
+            data: base64::engine::general_purpose::STANDARD.encode(&image),
+        },
         mask: None,
         bbox: pixelkeep::NormBox::new(200, 150, 600, 700),
         references: vec![],
@@ -190,7 +197,9 @@ fn main() {
     let edit_body = Bytes::from(serde_json::to_vec(&edit).unwrap());
     // The request the proxy itself would send upstream, sent directly.
     let profile = pixelkeep_proxy::gemini::profile(None);
-    let direct = pixelkeep_proxy::gemini::build_request(&edit, profile.model(None).unwrap(), &pixelkeep::Limits::default()).unwrap();
+    let direct =
+        pixelkeep_proxy::gemini::build_request(&edit, profile.model(None).unwrap(), &pixelkeep::Limits::default())
+            .unwrap();
     let direct_body = Bytes::from(direct);
     let direct_url = format!("http://{double_addr}/v1beta/models/gemini-2.5-flash-image:generateContent");
     let proxy_url = format!("http://{proxy_addr}/api/edit");

@@ -17,7 +17,10 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(json!({"status": "ok", "providers": state.provider_ids()}))
 }
 
-pub async fn providers(State(state): State<Arc<AppState>>, Extension(caller): Extension<Caller>) -> Json<Vec<ProviderProfile>> {
+pub async fn providers(
+    State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Caller>,
+) -> Json<Vec<ProviderProfile>> {
     let mut profiles = vec![local::profile(&state.config.limits)];
     profiles.extend(state.gemini.as_ref().map(|g| g.profile.clone()));
     profiles.extend(state.openai.as_ref().map(|o| o.profile.clone()));
@@ -47,10 +50,14 @@ pub async fn edit(
 ) -> Result<Response> {
     let started = Instant::now();
     let body = read_body(body, state.config.limits.body_bytes)?;
-    let req: EditRequest = serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("The edit request is not valid: {e}.")))?;
+    let req: EditRequest =
+        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("The edit request is not valid: {e}.")))?;
     let provider = resolve_provider(&state, &req.provider)?;
     if !caller.may_use(provider) {
-        return Err(Error::new(ErrorCode::Unauthorized, format!("Your access token does not allow the {provider} provider.")));
+        return Err(Error::new(
+            ErrorCode::Unauthorized,
+            format!("Your access token does not allow the {provider} provider."),
+        ));
     }
     check_rate(&state, &caller, provider)?;
     let request_id = req.client_request_id.clone();
@@ -58,7 +65,8 @@ pub async fn edit(
     let mut response = match &request_id {
         Some(id) if !id.trim().is_empty() => {
             // Scoped to the caller so ids from different sites or people never collide.
-            let who = caller.claims.as_ref().map(|c| format!("site:{}", c.site)).or(caller.ip.map(|ip| format!("ip:{ip}")));
+            let who =
+                caller.claims.as_ref().map(|c| format!("site:{}", c.site)).or(caller.ip.map(|ip| format!("ip:{ip}")));
             let key = format!("{}|{provider}|{id}", who.unwrap_or_default());
             state.idempotency.run(key, &body, work).await?
         }

@@ -30,11 +30,15 @@ pub async fn generate(
     let stream = match method {
         "generateContent" => false,
         "streamGenerateContent" => true,
-        _ => return gemini_error(&Error::invalid(format!("pixelkeep answers generateContent only, not \"{method}\"."))),
+        _ => {
+            return gemini_error(&Error::invalid(format!("pixelkeep answers generateContent only, not \"{method}\".")))
+        }
     };
     match handle(&state, &caller, model, body).await {
         Ok((status, json)) if stream && status.is_success() => sse(json),
-        Ok((status, json)) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response(),
+        Ok((status, json)) => {
+            (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response()
+        }
         Err(e) => gemini_error(&e),
     }
 }
@@ -46,18 +50,25 @@ async fn handle(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Vec<u8>)> {
     let body = read_body(body, state.config.limits.body_bytes)?;
-    let request: Value = serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("The request is not valid JSON: {e}.")))?;
+    let request: Value =
+        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("The request is not valid JSON: {e}.")))?;
     let parts = user_parts(&request);
     let limits = state.config.limits.image;
     match &state.gemini {
         Some(g) => {
             if !caller.may_use(gemini::ID) {
-                return Err(Error::new(ErrorCode::Unauthorized, "Your access token does not allow the gemini provider."));
+                return Err(Error::new(
+                    ErrorCode::Unauthorized,
+                    "Your access token does not allow the gemini provider.",
+                ));
             }
             // Only configured models: the key is not a general-purpose Gemini key for callers.
             if g.profile.model(Some(model)).is_none() {
                 let ids: Vec<&str> = g.profile.models.iter().map(|m| m.id.as_str()).collect();
-                return Err(Error::invalid(format!("Unknown model \"{model}\"; this server offers: {}.", ids.join(", "))));
+                return Err(Error::invalid(format!(
+                    "Unknown model \"{model}\"; this server offers: {}.",
+                    ids.join(", ")
+                )));
             }
             for (i, image) in all_images(&request).into_iter().enumerate() {
                 check_base64(&format!("image {}", i + 1), image, &limits)?;
@@ -133,11 +144,12 @@ fn user_parts(request: &Value) -> Vec<PartRef<'_>> {
 
 fn all_images(request: &Value) -> Vec<&str> {
     let parts = contents(request).into_iter().filter_map(|c| c.get("parts").and_then(Value::as_array)).flatten();
-    parts.filter_map(|p| match part_ref(p)? {
-        PartRef::Image(data) => Some(data),
-        PartRef::Text(_) => None,
-    })
-    .collect()
+    parts
+        .filter_map(|p| match part_ref(p)? {
+            PartRef::Image(data) => Some(data),
+            PartRef::Text(_) => None,
+        })
+        .collect()
 }
 
 /// The first image is the photo, a second one the mask; a `[ymin, xmin, ymax, xmax]` box in
@@ -156,7 +168,9 @@ fn local_edit(parts: &[PartRef<'_>]) -> Result<LocalEdit> {
     }
     let (bbox, instruction) = take_box(&text);
     let operation = LocalEdit::parse_instruction(&instruction)?;
-    let decode = |what: &str, data: &str| decode_base64(data).ok_or_else(|| Error::invalid(format!("The {what} is not valid base64.")));
+    let decode = |what: &str, data: &str| {
+        decode_base64(data).ok_or_else(|| Error::invalid(format!("The {what} is not valid base64.")))
+    };
     let image = images.first().ok_or_else(|| Error::invalid("Send the photo to edit as an inline image part."))?;
     let image = decode("image", image)?;
     let mask = images.get(1).map(|m| decode("mask", m)).transpose()?;
@@ -201,7 +215,9 @@ fn gemini_error(e: &Error) -> Response {
         504 => "DEADLINE_EXCEEDED",
         _ => "INTERNAL",
     };
-    let mut details = vec![json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": e.code().as_str(), "domain": "pixelkeep"})];
+    let mut details = vec![
+        json!({"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": e.code().as_str(), "domain": "pixelkeep"}),
+    ];
     if let Some(s) = e.0.retry_after_s {
         details.push(json!({"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": format!("{s}s")}));
     }

@@ -40,7 +40,11 @@ pub struct ProviderConfig {
 
 impl ProviderConfig {
     pub fn new(key: impl Into<String>, base_url: impl Into<String>) -> Self {
-        ProviderConfig { key: Secret::new(key), base_url: base_url.into().trim_end_matches('/').to_string(), model: None }
+        ProviderConfig {
+            key: Secret::new(key),
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            model: None,
+        }
     }
 }
 
@@ -261,7 +265,12 @@ impl ServeArgs {
         Config {
             gemini: provider(self.gemini_api_key, self.gemini_base_url, self.gemini_model),
             openai: provider(self.openai_api_key, self.openai_base_url, self.openai_model),
-            allowed_origins: self.allowed_origins.into_iter().map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect(),
+            allowed_origins: self
+                .allowed_origins
+                .into_iter()
+                .map(|o| o.trim().trim_end_matches('/').to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
             token_secret: nonempty(self.token_secret).map(Secret::new),
             trust_forwarded_for: self.trust_forwarded_for,
             www: Some(self.www),

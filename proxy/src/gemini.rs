@@ -4,12 +4,13 @@ use crate::error::{Error, Result};
 use crate::input::{check_base64, check_references, ImageHeader};
 use crate::upstream::{scrub, Gate, Reply, Upstream};
 use pixelkeep::wire::{
-    AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize, ProviderProfile,
+    AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize,
+    ProviderProfile,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use std::borrow::Cow;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 pub const ID: &str = "gemini";
 pub const DEFAULT_MODEL: &str = "gemini-2.5-flash-image";
@@ -63,7 +64,11 @@ fn table<const N: usize>(rows: &[(&str, [(u32, u32); N])], names: [&str; N]) -> 
     rows.iter()
         .map(|(ratio, sizes)| AspectRatio {
             ratio: ratio.to_string(),
-            sizes: sizes.iter().zip(names).map(|(&(width, height), name)| OutputSize { name: name.into(), width, height }).collect(),
+            sizes: sizes
+                .iter()
+                .zip(names)
+                .map(|(&(width, height), name)| OutputSize { name: name.into(), width, height })
+                .collect(),
         })
         .collect()
 }
@@ -94,7 +99,13 @@ pub fn profile(default_model: Option<&str>) -> ProviderProfile {
         // A configured id we have no table for (a newer model): assume the newest family's.
         models.push(model(&default_model, flash_31(), 14, 4096));
     }
-    ProviderProfile { id: ID.into(), label: "Google Gemini".into(), mask: MaskHandling::Composited, default_model, models }
+    ProviderProfile {
+        id: ID.into(),
+        label: "Google Gemini".into(),
+        mask: MaskHandling::Composited,
+        default_model,
+        models,
+    }
 }
 
 #[derive(Debug)]
@@ -128,7 +139,12 @@ impl Gemini {
             .await
     }
 
-    pub async fn edit(&self, upstream: &Upstream, req: &EditRequest, limits: &pixelkeep::Limits) -> Result<EditResponse> {
+    pub async fn edit(
+        &self,
+        upstream: &Upstream,
+        req: &EditRequest,
+        limits: &pixelkeep::Limits,
+    ) -> Result<EditResponse> {
         let model = self.profile.model(req.model.as_deref().filter(|m| !m.is_empty())).ok_or_else(|| {
             let ids: Vec<&str> = self.profile.models.iter().map(|m| m.id.as_str()).collect();
             Error::invalid(format!("Unknown Gemini model; this server offers: {}.", ids.join(", ")))
@@ -159,11 +175,18 @@ pub fn status_error(provider: &str, reply: &Reply, message: &str) -> Error {
     let status = reply.status.as_u16();
     let detail = if message.is_empty() { String::new() } else { format!(": {message}") };
     match status {
-        429 => Error::new(ErrorCode::RateLimited, format!("{provider} is rate limiting this server; try again shortly."))
-            .retry_after(reply.retry_after_s()),
-        503 => Error::new(ErrorCode::UpstreamUnavailable, format!("{provider} is overloaded right now; try again shortly."))
-            .retry_after(reply.retry_after_s()),
-        401 | 403 => Error::upstream(format!("{provider} refused this server's credentials; the site owner must check the API key.")),
+        429 => {
+            Error::new(ErrorCode::RateLimited, format!("{provider} is rate limiting this server; try again shortly."))
+                .retry_after(reply.retry_after_s())
+        }
+        503 => Error::new(
+            ErrorCode::UpstreamUnavailable,
+            format!("{provider} is overloaded right now; try again shortly."),
+        )
+        .retry_after(reply.retry_after_s()),
+        401 | 403 => Error::upstream(format!(
+            "{provider} refused this server's credentials; the site owner must check the API key."
+        )),
         s if s >= 500 => Error::upstream(format!("{provider} failed ({s}); try again shortly.")),
         s => Error::upstream(format!("{provider} refused the request ({s}){detail}")),
     }
@@ -193,7 +216,9 @@ pub fn compile_prompt(req: &EditRequest, mask_words: &str) -> String {
     };
     let mut prompt = String::new();
     match (keep.is_empty(), &region) {
-        (false, Some(_)) => prompt += &format!("Keep {} unchanged, and everything outside the area to edit. ", join_list(&keep)),
+        (false, Some(_)) => {
+            prompt += &format!("Keep {} unchanged, and everything outside the area to edit. ", join_list(&keep))
+        }
         (false, None) => prompt += &format!("Keep {} unchanged. ", join_list(&keep)),
         (true, Some(_)) => prompt += "Keep everything outside the area to edit unchanged. ",
         (true, None) => {}
@@ -215,8 +240,13 @@ pub fn compile_prompt(req: &EditRequest, mask_words: &str) -> String {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum OutPart {
-    Text { text: String },
-    Inline { #[serde(rename = "inlineData")] inline_data: OutBlob },
+    Text {
+        text: String,
+    },
+    Inline {
+        #[serde(rename = "inlineData")]
+        inline_data: OutBlob,
+    },
 }
 
 #[derive(Serialize)]
@@ -283,7 +313,11 @@ pub fn build_request(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep
     if let Some(ratio) = output.aspect_ratio.as_deref().filter(|r| !r.is_empty()) {
         let Some(entry) = model.aspect_ratios.iter().find(|a| a.ratio == ratio) else {
             let ratios: Vec<&str> = model.aspect_ratios.iter().map(|a| a.ratio.as_str()).collect();
-            return Err(Error::invalid(format!("{} has no aspect ratio {ratio}; it offers {}.", model.id, ratios.join(", "))));
+            return Err(Error::invalid(format!(
+                "{} has no aspect ratio {ratio}; it offers {}.",
+                model.id,
+                ratios.join(", ")
+            )));
         };
         image_config.insert("aspectRatio".into(), json!(ratio));
         if let Some(size) = output.size.as_deref().filter(|s| !s.is_empty()) {
@@ -306,9 +340,12 @@ pub fn build_request(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep
         generation_config,
         tools: req.grounding.then(|| json!([{"googleSearch": {}}])),
     };
-    let capacity = req.image.data.len() + req.mask.as_ref().map_or(0, |m| m.data.len()) + req.references.iter().map(|r| r.data.len()).sum::<usize>();
+    let capacity = req.image.data.len()
+        + req.mask.as_ref().map_or(0, |m| m.data.len())
+        + req.references.iter().map(|r| r.data.len()).sum::<usize>();
     let mut out = Vec::with_capacity(capacity + 4096);
-    serde_json::to_writer(&mut out, &body).map_err(|e| Error::invalid(format!("The request could not be encoded: {e}")))?;
+    serde_json::to_writer(&mut out, &body)
+        .map_err(|e| Error::invalid(format!("The request could not be encoded: {e}")))?;
     Ok(out)
 }
 
@@ -366,7 +403,8 @@ pub struct PromptFeedback {
     pub block_reason_message: Option<String>,
 }
 
-const SAFETY_REASONS: &[&str] = &["SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_PROHIBITED_CONTENT"];
+const SAFETY_REASONS: &[&str] =
+    &["SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_PROHIBITED_CONTENT"];
 
 /// The final image is the last non-thought `inlineData` part; blocks and missing images are
 /// typed errors carrying the model's own words.
@@ -378,7 +416,10 @@ pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditRes
     if let Some(feedback) = &response.prompt_feedback {
         if let Some(reason) = feedback.block_reason.as_deref().filter(|r| *r != "BLOCKED_REASON_UNSPECIFIED") {
             let detail = feedback.block_reason_message.as_deref().map(|m| format!(" {m}")).unwrap_or_default();
-            return Err(Error::new(ErrorCode::SafetyBlocked, format!("Gemini blocked this request ({reason}).{detail}")));
+            return Err(Error::new(
+                ErrorCode::SafetyBlocked,
+                format!("Gemini blocked this request ({reason}).{detail}"),
+            ));
         }
     }
     let Some(candidate) = response.candidates.into_iter().next() else {
@@ -387,7 +428,8 @@ pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditRes
     let finish = candidate.finish_reason.clone();
     let mut parts = candidate.content.map(|c| c.parts).unwrap_or_default();
     parts.retain(|p| p.thought != Some(true));
-    let text: Vec<&str> = parts.iter().filter_map(|p| p.text.as_deref()).map(str::trim).filter(|t| !t.is_empty()).collect();
+    let text: Vec<&str> =
+        parts.iter().filter_map(|p| p.text.as_deref()).map(str::trim).filter(|t| !t.is_empty()).collect();
     let text = (!text.is_empty()).then(|| text.join("\n"));
     let said = |prefix: String| match (&text, &candidate.finish_message) {
         (Some(t), _) => format!("{prefix} The model said: \"{t}\""),
@@ -395,7 +437,10 @@ pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditRes
         (None, None) => prefix,
     };
     if let Some(reason) = finish.as_deref().filter(|r| SAFETY_REASONS.contains(r)) {
-        return Err(Error::new(ErrorCode::SafetyBlocked, said(format!("Gemini blocked the result ({reason}); try a different instruction or image."))));
+        return Err(Error::new(
+            ErrorCode::SafetyBlocked,
+            said(format!("Gemini blocked the result ({reason}); try a different instruction or image.")),
+        ));
     }
     let Some(blob) = parts.into_iter().filter_map(|p| p.inline_data).next_back() else {
         let reason = finish.as_deref().unwrap_or("no finish reason");
@@ -445,8 +490,14 @@ mod tests {
     #[test]
     fn prompt_names_what_stays_and_where() {
         let p = compile_prompt(&request(), MASK_WORDS);
-        assert!(p.starts_with("Keep the logo and the table unchanged, and everything outside the area to edit. "), "{p}");
-        assert!(p.contains("Only change the area inside the bounding box [200, 150, 600, 700]: make the mug red."), "{p}");
+        assert!(
+            p.starts_with("Keep the logo and the table unchanged, and everything outside the area to edit. "),
+            "{p}"
+        );
+        assert!(
+            p.contains("Only change the area inside the bounding box [200, 150, 600, 700]: make the mug red."),
+            "{p}"
+        );
     }
 
     #[test]

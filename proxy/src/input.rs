@@ -8,7 +8,8 @@ use pixelkeep::wire::{EditRequest, InlineImage, ModelProfile};
 use pixelkeep::Size;
 use std::borrow::Cow;
 
-const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
 const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT);
 const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
@@ -78,7 +79,9 @@ pub fn check_base64<'a>(what: &str, data: &'a str, limits: &pixelkeep::Limits) -
     }
     let (bytes, standard) = match STANDARD.decode(body) {
         Ok(bytes) => (bytes, padded),
-        Err(_) => (URL_SAFE.decode(body).map_err(|_| Error::invalid(format!("The {what} is not valid base64.")))?, false),
+        Err(_) => {
+            (URL_SAFE.decode(body).map_err(|_| Error::invalid(format!("The {what} is not valid base64.")))?, false)
+        }
     };
     let header = ImageHeader::read(what, &bytes, limits)?;
     Ok((header, if standard { Cow::Borrowed(body) } else { Cow::Owned(encode_base64(&bytes)) }))

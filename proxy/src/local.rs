@@ -57,7 +57,10 @@ impl LocalEdit {
 
     /// Runs the edit with at most `gate`'s permits at once; answers a PNG.
     pub async fn run(self, limits: pixelkeep::Limits, gate: &Semaphore) -> Result<Vec<u8>> {
-        let _permit = gate.acquire().await.map_err(|_| Error::new(ErrorCode::UpstreamUnavailable, "The server is shutting down."))?;
+        let _permit = gate
+            .acquire()
+            .await
+            .map_err(|_| Error::new(ErrorCode::UpstreamUnavailable, "The server is shutting down."))?;
         tokio::task::spawn_blocking(move || self.run_blocking(&limits))
             .await
             .map_err(|_| Error::upstream("The local engine failed on this image."))?
@@ -65,7 +68,8 @@ impl LocalEdit {
 
     fn run_blocking(self, limits: &pixelkeep::Limits) -> Result<Vec<u8>> {
         let mut image = pixelkeep::decode(&self.image, limits).map_err(|e| Error::from_core("image", e))?;
-        let size = Size::new(image.width(), image.height()).ok_or_else(|| Error::invalid("The image has no pixels."))?;
+        let size =
+            Size::new(image.width(), image.height()).ok_or_else(|| Error::invalid("The image has no pixels."))?;
         let mask = region(size, self.mask.as_deref(), self.bbox)?;
         apply_operation(&mut image, &mask, self.operation).map_err(|e| Error::from_core("edit", e))?;
         pixelkeep::encode_png(image.as_raw(), size).map_err(|e| Error::from_core("result", e))

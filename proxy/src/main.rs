@@ -44,7 +44,11 @@ async fn main() -> ExitCode {
         }
     };
     let bound = listener.local_addr().unwrap_or(addr);
-    let note = if config.gemini.is_none() && config.openai.is_none() { "local engine; no API key needed" } else { "providers" };
+    let note = if config.gemini.is_none() && config.openai.is_none() {
+        "local engine; no API key needed"
+    } else {
+        "providers"
+    };
     println!("pixelkeep: serving http://{bound} ({note}: {providers})");
     let _ = std::io::stdout().flush();
     let service = app(config).into_make_service_with_connect_info::<SocketAddr>();

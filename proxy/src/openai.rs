@@ -4,7 +4,10 @@ use crate::error::{Error, Result};
 use crate::gemini::status_error;
 use crate::input::{check_base64, check_references, CheckedImage};
 use crate::upstream::{scrub, Gate, Upstream};
-use pixelkeep::wire::{AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize, ProviderProfile};
+use pixelkeep::wire::{
+    AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize,
+    ProviderProfile,
+};
 use pixelkeep::{Mask, MaskConvention, Size};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -20,7 +23,10 @@ fn model(id: &str) -> ModelProfile {
         id: id.into(),
         aspect_ratios: SIZES
             .iter()
-            .map(|&(ratio, width, height)| AspectRatio { ratio: ratio.into(), sizes: vec![OutputSize { name: "1K".into(), width, height }] })
+            .map(|&(ratio, width, height)| AspectRatio {
+                ratio: ratio.into(),
+                sizes: vec![OutputSize { name: "1K".into(), width, height }],
+            })
             .collect(),
         // Up to 16 images, one of them the photo.
         max_references: 15,
@@ -32,7 +38,8 @@ fn model(id: &str) -> ModelProfile {
 
 pub fn profile(default_model: Option<&str>) -> ProviderProfile {
     let default_model = default_model.unwrap_or(DEFAULT_MODEL).to_string();
-    let mut models: Vec<ModelProfile> = ["gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"].into_iter().map(model).collect();
+    let mut models: Vec<ModelProfile> =
+        ["gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"].into_iter().map(model).collect();
     if !models.iter().any(|m| m.id == default_model) {
         models.push(model(&default_model));
     }
@@ -83,7 +90,8 @@ impl Prepared {
         let field = if self.images.len() > 1 { "image[]" } else { "image" };
         let mut form = Form::new();
         for (i, image) in self.images.iter().enumerate() {
-            form = form.part(field, file(&image.bytes, format!("image{i}.{}", extension(image.mime_type)), image.mime_type));
+            form = form
+                .part(field, file(&image.bytes, format!("image{i}.{}", extension(image.mime_type)), image.mime_type));
         }
         if let Some(mask) = &self.mask_png {
             form = form.part("mask", file(mask, "mask.png".into(), "image/png"));
@@ -101,7 +109,12 @@ impl OpenAi {
         OpenAi { profile: profile(config.model.as_deref()), config, gate: Gate::new(ID, concurrency) }
     }
 
-    pub async fn edit(&self, upstream: &Upstream, req: &EditRequest, limits: &pixelkeep::Limits) -> Result<EditResponse> {
+    pub async fn edit(
+        &self,
+        upstream: &Upstream,
+        req: &EditRequest,
+        limits: &pixelkeep::Limits,
+    ) -> Result<EditResponse> {
         let model = self.profile.model(req.model.as_deref().filter(|m| !m.is_empty())).ok_or_else(|| {
             let ids: Vec<&str> = self.profile.models.iter().map(|m| m.id.as_str()).collect();
             Error::invalid(format!("Unknown OpenAI model; this server offers: {}.", ids.join(", ")))
@@ -109,7 +122,8 @@ impl OpenAi {
         let prepared = prepare(req, model, limits).await?;
         let url = format!("{}/v1/images/edits", self.config.base_url);
         let key = self.config.key.expose();
-        let reply = upstream.call(&self.gate, |client| client.post(&url).bearer_auth(key).multipart(prepared.form())).await?;
+        let reply =
+            upstream.call(&self.gate, |client| client.post(&url).bearer_auth(key).multipart(prepared.form())).await?;
         let json: Option<Value> = serde_json::from_slice(&reply.body).ok();
         if !reply.is_success() {
             let error = json.as_ref().map(|v| &v["error"]);
@@ -117,7 +131,10 @@ impl OpenAi {
             let message = error.and_then(|e| e["message"].as_str()).map(|m| scrub(m, key)).unwrap_or_default();
             tracing::warn!(status = %reply.status, attempts = reply.attempts, code, message, "openai error");
             if code == "moderation_blocked" {
-                return Err(Error::new(ErrorCode::SafetyBlocked, "OpenAI's safety system blocked this edit; try a different instruction or image."));
+                return Err(Error::new(
+                    ErrorCode::SafetyBlocked,
+                    "OpenAI's safety system blocked this edit; try a different instruction or image.",
+                ));
             }
             return Err(status_error("OpenAI", &reply, &message));
         }
@@ -128,7 +145,8 @@ impl OpenAi {
         let Some(data) = json["data"][0]["b64_json"].as_str() else {
             return Err(Error::new(ErrorCode::NoImage, "OpenAI answered without an image."));
         };
-        let (image, data) = check_base64("result image", data, limits).map_err(|_| Error::upstream("OpenAI's image could not be read."))?;
+        let (image, data) = check_base64("result image", data, limits)
+            .map_err(|_| Error::upstream("OpenAI's image could not be read."))?;
         Ok(EditResponse {
             image: InlineImage { mime_type: image.mime_type.into(), data: data.into_owned() },
             text: json["revised_prompt"].as_str().or(json["data"][0]["revised_prompt"].as_str()).map(str::to_string),
@@ -175,7 +193,13 @@ async fn prepare(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep::Li
     for (i, r) in req.references.iter().enumerate() {
         images.push(CheckedImage::from_inline(&format!("reference {}", i + 1), r, limits)?);
     }
-    Ok(Prepared { images, mask_png, prompt: crate::gemini::compile_prompt(req, "the masked (transparent) area"), model: model.id.clone(), size })
+    Ok(Prepared {
+        images,
+        mask_png,
+        prompt: crate::gemini::compile_prompt(req, "the masked (transparent) area"),
+        model: model.id.clone(),
+        size,
+    })
 }
 
 #[cfg(test)]

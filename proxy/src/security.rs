@@ -20,7 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const MAX_TOKEN_LIFETIME_S: u64 = 600;
 pub const CLOCK_SKEW_S: u64 = 60;
 
-const ALLOWED_HEADERS: &str = "content-type, authorization, x-goog-api-key, x-goog-api-client, x-server-timeout, x-pixelkeep-token";
+const ALLOWED_HEADERS: &str =
+    "content-type, authorization, x-goog-api-key, x-goog-api-client, x-server-timeout, x-pixelkeep-token";
 
 /// What an embed token grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +48,10 @@ fn mac(secret: &str, payload: &str) -> Hmac<Sha256> {
 /// A token for `site`, valid from now for `ttl_s` seconds (at most 10 minutes).
 pub fn mint(secret: &str, site: &str, providers: &[String], ttl_s: u64) -> String {
     let iat = now_s();
-    sign(secret, &Claims { site: site.into(), iat, exp: iat + ttl_s.min(MAX_TOKEN_LIFETIME_S), providers: providers.to_vec() })
+    sign(
+        secret,
+        &Claims { site: site.into(), iat, exp: iat + ttl_s.min(MAX_TOKEN_LIFETIME_S), providers: providers.to_vec() },
+    )
 }
 
 /// A token: `base64url(json claims) "." base64url(HMAC-SHA256(secret, first part))`.
@@ -60,7 +64,8 @@ pub fn sign(secret: &str, claims: &Claims) -> String {
 /// Checks signature, lifetime and expiry (with the clock skew allowed).
 pub fn verify(secret: &str, token: &str) -> Result<Claims> {
     let unauthorized = |why: &str| Error::new(ErrorCode::Unauthorized, why.to_string());
-    let (payload, signature) = token.trim().split_once('.').ok_or_else(|| unauthorized("The access token is malformed."))?;
+    let (payload, signature) =
+        token.trim().split_once('.').ok_or_else(|| unauthorized("The access token is malformed."))?;
     let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| unauthorized("The access token is malformed."))?;
     mac(secret, payload).verify_slice(&signature).map_err(|_| unauthorized("The access token is not valid."))?;
     let claims: Claims = URL_SAFE_NO_PAD
@@ -124,11 +129,16 @@ fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
 pub async fn guard(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
     let config = &state.config;
     let origin = request.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let allowed = origin.as_deref().filter(|o| *o != "null" && config.allowed_origins.iter().any(|a| a == o)).map(str::to_string);
+    let allowed =
+        origin.as_deref().filter(|o| *o != "null" && config.allowed_origins.iter().any(|a| a == o)).map(str::to_string);
     if let Some(origin) = &origin {
         if allowed.is_none() && (origin == "null" || !same_origin(origin, request.headers())) {
             tracing::info!(origin, path = request.uri().path(), "refused origin");
-            return with_vary(Error::new(ErrorCode::ForbiddenOrigin, "This site is not allowed to use this pixelkeep server.").into_response(), None);
+            return with_vary(
+                Error::new(ErrorCode::ForbiddenOrigin, "This site is not allowed to use this pixelkeep server.")
+                    .into_response(),
+                None,
+            );
         }
     }
     if request.method() == Method::OPTIONS {
@@ -145,7 +155,9 @@ pub async fn guard(State(state): State<Arc<AppState>>, mut request: Request, nex
     if let Some(secret) = &config.token_secret {
         if request.uri().path() != "/api/health" {
             let claims = match token(request.headers()) {
-                None => Err(Error::new(ErrorCode::Unauthorized, "An access token is required (Authorization: Bearer ...).")),
+                None => {
+                    Err(Error::new(ErrorCode::Unauthorized, "An access token is required (Authorization: Bearer ...)."))
+                }
                 Some(t) => verify(secret.expose(), t),
             };
             match claims {
@@ -234,7 +246,8 @@ mod tests {
         assert_eq!((c.site.as_str(), c.exp - c.iat), ("shop.example", 300));
         assert!(verify("other", &t).is_err());
         let (payload, sig) = t.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD.encode(String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap().replace("shop", "evil"));
+        let forged = URL_SAFE_NO_PAD
+            .encode(String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap().replace("shop", "evil"));
         assert!(verify("s3cret", &format!("{forged}.{sig}")).is_err());
         assert!(verify("s3cret", "garbage").is_err());
     }

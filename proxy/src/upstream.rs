@@ -57,7 +57,10 @@ impl Gate {
                 let wait = until.saturating_duration_since(Instant::now()).as_secs_f64().ceil() as u64;
                 Err(Error::new(
                     ErrorCode::UpstreamUnavailable,
-                    format!("The {} service is failing right now; pixelkeep paused calls to it. Try again shortly.", self.name),
+                    format!(
+                        "The {} service is failing right now; pixelkeep paused calls to it. Try again shortly.",
+                        self.name
+                    ),
                 )
                 .retry_after(Some(wait.max(1))))
             }
@@ -109,13 +112,22 @@ impl Upstream {
 
     /// Sends the request `build` makes (once per attempt) through `gate`. Returns the final
     /// reply, whatever its status; transport failures and timeouts are typed errors.
-    pub async fn call(&self, gate: &Gate, build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> Result<Reply> {
+    pub async fn call(
+        &self,
+        gate: &Gate,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Reply> {
         let opts = &self.options;
         let deadline = tokio::time::Instant::now() + opts.total_timeout;
         gate.check()?;
         let _permit = tokio::time::timeout_at(deadline, gate.permits.acquire())
             .await
-            .map_err(|_| Error::new(ErrorCode::Timeout, format!("The {} service is busy; the edit waited too long for its turn.", gate.name)))?
+            .map_err(|_| {
+                Error::new(
+                    ErrorCode::Timeout,
+                    format!("The {} service is busy; the edit waited too long for its turn.", gate.name),
+                )
+            })?
             .map_err(|_| Error::new(ErrorCode::UpstreamUnavailable, "The server is shutting down."))?;
         let mut attempts = 0;
         loop {
@@ -128,7 +140,10 @@ impl Upstream {
                     // The request was sent: retrying could pay for a second generation.
                     gate.record(false, opts);
                     tracing::warn!(provider = gate.name, attempts, "upstream attempt timed out");
-                    return Err(Error::new(ErrorCode::Timeout, format!("The {} service did not answer in time.", gate.name)));
+                    return Err(Error::new(
+                        ErrorCode::Timeout,
+                        format!("The {} service did not answer in time.", gate.name),
+                    ));
                 }
                 Ok(Err(AttemptError::Connect)) => {
                     gate.record(false, opts);
@@ -138,11 +153,17 @@ impl Upstream {
                 Ok(Err(AttemptError::Broken(why))) => {
                     gate.record(false, opts);
                     tracing::warn!(provider = gate.name, attempts, why, "upstream reply broken");
-                    return Err(Error::upstream(format!("The {} service's answer was cut off or unreadable.", gate.name)));
+                    return Err(Error::upstream(format!(
+                        "The {} service's answer was cut off or unreadable.",
+                        gate.name
+                    )));
                 }
                 Ok(Err(AttemptError::TooLarge)) => {
                     tracing::warn!(provider = gate.name, attempts, limit = self.max_body, "upstream reply too large");
-                    return Err(Error::upstream(format!("The {} service's answer was larger than the proxy accepts.", gate.name)));
+                    return Err(Error::upstream(format!(
+                        "The {} service's answer was larger than the proxy accepts.",
+                        gate.name
+                    )));
                 }
                 Ok(Ok(mut reply)) => {
                     reply.attempts = attempts;
@@ -152,7 +173,10 @@ impl Upstream {
                     gate.record(!(status.is_server_error() || status.is_redirection()), opts);
                     if status.is_redirection() {
                         tracing::warn!(provider = gate.name, %status, "upstream redirect not followed");
-                        return Err(Error::upstream(format!("The {} service answered with a redirect, which the proxy does not follow.", gate.name)));
+                        return Err(Error::upstream(format!(
+                            "The {} service answered with a redirect, which the proxy does not follow.",
+                            gate.name
+                        )));
                     }
                     if !retriable {
                         return Ok(reply);
@@ -163,7 +187,10 @@ impl Upstream {
             };
             let give_up = |last: Option<Reply>| match last {
                 Some(reply) => Ok(reply),
-                None => Err(Error::new(ErrorCode::UpstreamUnavailable, format!("The {} service could not be reached.", gate.name))),
+                None => Err(Error::new(
+                    ErrorCode::UpstreamUnavailable,
+                    format!("The {} service could not be reached.", gate.name),
+                )),
             };
             if attempts > opts.max_retries {
                 return give_up(last);
@@ -196,7 +223,9 @@ impl Upstream {
             return Err(AttemptError::TooLarge);
         }
         let status = response.status();
-        let header = |name: reqwest::header::HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: reqwest::header::HeaderName| {
+            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        };
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let retry_header = header(reqwest::header::RETRY_AFTER);
         // Sized up front: growing a multi-megabyte buffer by doubling copies it again and again.

@@ -75,7 +75,8 @@ async fn errors_come_in_geminis_shape() {
     assert_eq!(answer.json["error"]["status"], "INVALID_ARGUMENT");
     assert_eq!(answer.json["error"]["code"], 422);
     assert_eq!(answer.json["error"]["details"][0]["reason"], "unsupported_instruction");
-    let answer = post_json(&format!("{url}{MODEL_URL}"), &json!({"contents": [{"parts": [{"text": "blur"}]}]}), &[]).await;
+    let answer =
+        post_json(&format!("{url}{MODEL_URL}"), &json!({"contents": [{"parts": [{"text": "blur"}]}]}), &[]).await;
     assert_eq!((answer.status, answer.json["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")));
     let answer = post_json(&format!("{url}/v1beta/models/x:countTokens"), &json!({}), &[]).await;
     assert_eq!(answer.status, 400);
@@ -97,10 +98,18 @@ async fn with_a_key_the_request_is_forwarded_and_the_dummy_key_replaced() {
     assert_eq!(seen.path, MODEL_URL);
     assert_eq!(serde_json::from_slice::<Value>(&seen.body).unwrap(), body, "forwarded verbatim");
     assert!(!seen.headers.iter().any(|(_, v)| v.to_str().unwrap_or("").contains("dummy-sdk-key")));
-    assert_eq!(unb64(answer.json["candidates"][0]["content"]["parts"][1]["inlineData"]["data"].as_str().unwrap()), double.image());
+    assert_eq!(
+        unb64(answer.json["candidates"][0]["content"]["parts"][1]["inlineData"]["data"].as_str().unwrap()),
+        double.image()
+    );
 
     // Streaming gets the same answer as one event.
-    let stream = client().post(format!("{url}/v1beta/models/gemini-2.5-flash-image:streamGenerateContent?alt=sse")).json(&body).send().await.unwrap();
+    let stream = client()
+        .post(format!("{url}/v1beta/models/gemini-2.5-flash-image:streamGenerateContent?alt=sse"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let text = stream.text().await.unwrap();
     let event: Value = serde_json::from_str(text.strip_prefix("data: ").unwrap().trim()).unwrap();
@@ -119,7 +128,8 @@ async fn forwarded_errors_keep_geminis_body_and_unknown_models_are_refused() {
 
     let answer = post_json(&format!("{url}/v1beta/models/gemini-2.5-pro:generateContent"), &body, &[]).await;
     assert_eq!(answer.status, 400);
-    let fake = json!({"contents": [{"parts": [{"inlineData": {"mimeType": "image/png", "data": b64(b"not an image")}}]}]});
+    let fake =
+        json!({"contents": [{"parts": [{"inlineData": {"mimeType": "image/png", "data": b64(b"not an image")}}]}]});
     assert_eq!(post_json(&format!("{url}{MODEL_URL}"), &fake, &[]).await.status, 400);
     assert_eq!(double.attempts(), 1);
 }

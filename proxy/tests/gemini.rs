@@ -112,7 +112,11 @@ async fn safety_blocks_are_typed() {
 async fn a_400_is_not_retried() {
     let r = run(vec![Scenario::Status(400)]).await;
     assert_eq!((r.answer.status, r.answer.code(), r.double.attempts()), (502, "upstream_error", 1));
-    assert!(r.answer.json["error"]["message"].as_str().unwrap().contains("overloaded"), "the provider's words help: {}", r.answer.text);
+    assert!(
+        r.answer.json["error"]["message"].as_str().unwrap().contains("overloaded"),
+        "the provider's words help: {}",
+        r.answer.text
+    );
 }
 
 #[tokio::test]

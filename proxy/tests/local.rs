@@ -17,7 +17,10 @@ async fn call(config: Config, request: Request<Body>) -> (StatusCode, axum::http
 }
 
 async fn edit(body: Value) -> (StatusCode, Value) {
-    let request = Request::post("/api/edit").header("content-type", "application/json").body(Body::from(body.to_string())).unwrap();
+    let request = Request::post("/api/edit")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
     let (status, _, bytes) = call(Config::default(), request).await;
     (status, serde_json::from_slice(&bytes).expect("a JSON answer"))
 }
@@ -43,7 +46,10 @@ async fn health_and_providers() {
     assert_eq!(profiles[1].default_model, "gemini-2.5-flash-image");
     assert_eq!(profiles[1].mask, pixelkeep::wire::MaskHandling::Composited);
     assert_eq!(profiles[2].default_model, "gpt-image-1.5");
-    assert_eq!(profiles[2].model(None).unwrap().aspect_ratios.iter().map(|a| a.ratio.as_str()).collect::<Vec<_>>(), ["1:1", "3:2", "2:3"]);
+    assert_eq!(
+        profiles[2].model(None).unwrap().aspect_ratios.iter().map(|a| a.ratio.as_str()).collect::<Vec<_>>(),
+        ["1:1", "3:2", "2:3"]
+    );
 }
 
 #[tokio::test]
@@ -56,7 +62,10 @@ async fn fill_with_red_changes_only_the_masked_pixels() {
     body["mask"] = json!({"mime_type": "image/png", "data": b64(&mask_png)});
     let (status, answer) = edit(body).await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!((answer["provider"].as_str(), answer["image"]["mime_type"].as_str()), (Some("local"), Some("image/png")));
+    assert_eq!(
+        (answer["provider"].as_str(), answer["image"]["mime_type"].as_str()),
+        (Some("local"), Some("image/png"))
+    );
     let result = pixelkeep::decode(&unb64(answer["image"]["data"].as_str().unwrap()), &Limits::default()).unwrap();
     assert_eq!(result.dimensions(), original.dimensions());
     let (mut red, mut kept) = (0, 0);
@@ -105,7 +114,10 @@ async fn a_mask_of_another_size_is_refused() {
     let (status, answer) = edit(body).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     let message = answer["error"]["message"].as_str().unwrap();
-    assert!(message.contains("300 x 200") && message.contains("600 x 400") && message.contains("same size"), "{message}");
+    assert!(
+        message.contains("300 x 200") && message.contains("600 x 400") && message.contains("same size"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +128,11 @@ async fn bad_images_are_400() {
         ("truncated png", coffee()[..coffee().len() / 2].to_vec()),
     ] {
         let (status, answer) = edit(edit_body("local", "blur", &bytes)).await;
-        assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{what}: {answer}");
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_request")),
+            "{what}: {answer}"
+        );
     }
     let mut body = edit_body("local", "blur", &coffee());
     body["image"]["data"] = json!("%%% not base64 %%%");

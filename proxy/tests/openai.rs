@@ -8,7 +8,9 @@ use serde_json::json;
 async fn run(script: Vec<Scenario>, body: serde_json::Value) -> (Answer, Double) {
     let double = Double::start(script).await;
     let url = proxy(with_openai(test_config(), &double)).await;
-    let answer = post_json(&format!("{url}/api/edit"), &body, &[("authorization", "Bearer client-token-not-for-upstream")]).await;
+    let answer =
+        post_json(&format!("{url}/api/edit"), &body, &[("authorization", "Bearer client-token-not-for-upstream")])
+            .await;
     answer.assert_no_secret();
     if double.attempts() > 0 {
         double.assert_key_only_in("authorization", &format!("Bearer {OPENAI_KEY}"), OPENAI_KEY);
@@ -29,7 +31,10 @@ async fn success_sends_multipart_with_an_alpha_mask() {
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert_eq!(double.attempts(), 1);
     assert_eq!(unb64(answer.json["image"]["data"].as_str().unwrap()), double.image());
-    assert_eq!((answer.json["provider"].as_str(), answer.json["model"].as_str()), (Some("openai"), Some("gpt-image-1.5")));
+    assert_eq!(
+        (answer.json["provider"].as_str(), answer.json["model"].as_str()),
+        (Some("openai"), Some("gpt-image-1.5"))
+    );
 
     let seen = &double.seen()[0];
     assert_eq!(seen.path, "/v1/images/edits");

@@ -55,7 +55,14 @@ async fn origins_are_an_exact_allowlist() {
         .unwrap();
     assert_eq!(preflight.status(), 204);
     let allow_headers = preflight.headers()["access-control-allow-headers"].to_str().unwrap().to_string();
-    for h in ["content-type", "authorization", "x-goog-api-key", "x-goog-api-client", "x-server-timeout", "x-pixelkeep-token"] {
+    for h in [
+        "content-type",
+        "authorization",
+        "x-goog-api-key",
+        "x-goog-api-client",
+        "x-server-timeout",
+        "x-pixelkeep-token",
+    ] {
         assert!(allow_headers.contains(h), "{h} in {allow_headers}");
     }
     let preflight = client()
@@ -85,7 +92,8 @@ async fn tokens_are_required_and_checked() {
     let too_long = sign(SECRET, &Claims { site: "shop".into(), iat: now(), exp: now() + 3600, providers: vec![] });
     assert_eq!(post_json(&edit, &body, &[("x-pixelkeep-token", &too_long)]).await.status, 401);
 
-    let forged = sign("someone-elses-secret", &Claims { site: "shop".into(), iat: now(), exp: now() + 300, providers: vec![] });
+    let forged =
+        sign("someone-elses-secret", &Claims { site: "shop".into(), iat: now(), exp: now() + 300, providers: vec![] });
     assert_eq!(post_json(&edit, &body, &[("x-pixelkeep-token", &forged)]).await.status, 401);
     assert_eq!(post_json(&edit, &body, &[("x-pixelkeep-token", "not.a-token")]).await.status, 401);
 
@@ -131,7 +139,8 @@ async fn fake_images_and_too_many_references_never_reach_the_provider() {
     assert_eq!((a.status, a.code()), (400, "invalid_request"));
 
     let mut body = edit_body("gemini", "make it blue", &png(32, 32));
-    body["references"] = json!((0..3).map(|_| json!({"mime_type": "image/png", "data": b64(&png(8, 8))})).collect::<Vec<_>>());
+    body["references"] =
+        json!((0..3).map(|_| json!({"mime_type": "image/png", "data": b64(&png(8, 8))})).collect::<Vec<_>>());
     let a = post_json(&edit, &body, &[]).await;
     assert_eq!((a.status, a.code()), (400, "invalid_request"));
     assert!(a.json["error"]["message"].as_str().unwrap().contains("at most 1 reference"), "{}", a.text);
@@ -180,7 +189,10 @@ async fn rate_limits_per_ip_and_per_site() {
 
 #[test]
 fn secrets_do_not_print() {
-    let config = with_tokens(Config { gemini: Some(pixelkeep_proxy::ProviderConfig::new(GEMINI_KEY, "http://x")), ..Config::default() });
+    let config = with_tokens(Config {
+        gemini: Some(pixelkeep_proxy::ProviderConfig::new(GEMINI_KEY, "http://x")),
+        ..Config::default()
+    });
     let printed = format!("{config:?}");
     assert!(!printed.contains(GEMINI_KEY) && !printed.contains(SECRET), "{printed}");
 }

@@ -224,7 +224,12 @@ impl Double {
         let seen = self.seen();
         assert!(!seen.is_empty(), "no attempt reached the double");
         for s in seen {
-            assert_eq!(s.headers.get(header).and_then(|v| v.to_str().ok()), Some(expected_value), "key header on {}", s.path);
+            assert_eq!(
+                s.headers.get(header).and_then(|v| v.to_str().ok()),
+                Some(expected_value),
+                "key header on {}",
+                s.path
+            );
             for (name, value) in &s.headers {
                 if name.as_str() != header {
                     assert!(!value.to_str().unwrap_or("").contains(key), "key in header {name}");
@@ -287,7 +292,16 @@ async fn respond(state: &DoubleState, scenario: Scenario, openai: bool) -> Respo
         if openai {
             json_response(200, json!({"created": 1, "data": [{"b64_json": image}], "usage": {"total_tokens": 4210}}))
         } else {
-            json_response(200, gemini_image(vec![json!({"text": "Here is your edit."}), json!({"inlineData": {"mimeType": "image/png", "data": image}})], "STOP"))
+            json_response(
+                200,
+                gemini_image(
+                    vec![
+                        json!({"text": "Here is your edit."}),
+                        json!({"inlineData": {"mimeType": "image/png", "data": image}}),
+                    ],
+                    "STOP",
+                ),
+            )
         }
     };
     match scenario {
@@ -308,13 +322,17 @@ async fn respond(state: &DoubleState, scenario: Scenario, openai: bool) -> Respo
                 "STOP",
             ),
         ),
-        Scenario::NoImage => json_response(200, gemini_image(vec![json!({"text": "I cannot draw that, but here is a poem."})], "STOP")),
+        Scenario::NoImage => {
+            json_response(200, gemini_image(vec![json!({"text": "I cannot draw that, but here is a poem."})], "STOP"))
+        }
         Scenario::Finish(reason) => json_response(200, gemini_image(vec![json!({"text": "Sorry."})], reason)),
         Scenario::BlockedPrompt => json_response(
             200,
             json!({"promptFeedback": {"blockReason": "PROHIBITED_CONTENT", "blockReasonMessage": "The prompt was blocked."}}),
         ),
-        Scenario::Status(status) => json_response(status, error_body(openai, status, "The model is overloaded. Please try again later.")),
+        Scenario::Status(status) => {
+            json_response(status, error_body(openai, status, "The model is overloaded. Please try again later."))
+        }
         Scenario::RetryAfterSeconds(s) => {
             let mut r = json_response(429, error_body(openai, 429, "Too many requests."));
             r.headers_mut().insert("retry-after", s.into());
@@ -351,16 +369,24 @@ async fn respond(state: &DoubleState, scenario: Scenario, openai: bool) -> Respo
         Scenario::Truncated => {
             let parts: Vec<Result<Bytes, std::io::Error>> =
                 vec![Ok(Bytes::from_static(b"{\"candidates\": [{\"content\"")), Err(std::io::Error::other("cut"))];
-            Response::builder().header("content-type", "application/json").body(Body::from_stream(futures_util::stream::iter(parts))).unwrap()
+            Response::builder()
+                .header("content-type", "application/json")
+                .body(Body::from_stream(futures_util::stream::iter(parts)))
+                .unwrap()
         }
-        Scenario::MalformedJson => Response::builder().header("content-type", "application/json").body(Body::from("{\"candidates\": [")).unwrap(),
+        Scenario::MalformedJson => Response::builder()
+            .header("content-type", "application/json")
+            .body(Body::from("{\"candidates\": ["))
+            .unwrap(),
         Scenario::Oversized(n) => {
             let mut body = b"{\"pad\": \"".to_vec();
             body.resize(n, b'a');
             body.extend_from_slice(b"\"}");
             Response::builder().header("content-type", "application/json").body(Body::from(body)).unwrap()
         }
-        Scenario::Redirect => Response::builder().status(307).header("location", "/elsewhere").body(Body::empty()).unwrap(),
+        Scenario::Redirect => {
+            Response::builder().status(307).header("location", "/elsewhere").body(Body::empty()).unwrap()
+        }
     }
 }
 
@@ -381,7 +407,9 @@ pub fn multipart_fields(content_type: &str, body: &[u8]) -> Vec<(String, Option<
         let head = String::from_utf8_lossy(&part[..split]).to_string();
         let content = part[split + 4..part.len() - 2].to_vec();
         let name = head.split("name=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("").to_string();
-        let ctype = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_string()));
+        let ctype = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_string()));
         fields.push((name, ctype, content));
     }
     fields
