@@ -1,7 +1,7 @@
 //! The `gemini` provider: `generateContent` on the Gemini image models.
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
-use crate::input::{check_base64, check_references, ImageHeader};
+use crate::input::{check_base64, check_references, choose_model, ImageHeader};
 use crate::upstream::{scrub, Gate, Reply, Upstream};
 use pixelkeep::wire::{
     AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize,
@@ -145,10 +145,7 @@ impl Gemini {
         req: &EditRequest,
         limits: &pixelkeep::Limits,
     ) -> Result<EditResponse> {
-        let model = self.profile.model(req.model.as_deref().filter(|m| !m.is_empty())).ok_or_else(|| {
-            let ids: Vec<&str> = self.profile.models.iter().map(|m| m.id.as_str()).collect();
-            Error::invalid(format!("Unknown Gemini model; this server offers: {}.", ids.join(", ")))
-        })?;
+        let model = choose_model(&self.profile, "Gemini", req)?;
         let body = build_request(req, model, limits)?;
         let reply = self.generate(upstream, &model.id, body).await?;
         if !reply.is_success() {

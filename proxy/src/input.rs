@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
-use pixelkeep::wire::{EditRequest, InlineImage, ModelProfile};
+use pixelkeep::wire::{EditRequest, InlineImage, ModelProfile, ProviderProfile};
 use pixelkeep::Size;
 use std::borrow::Cow;
 
@@ -125,4 +125,12 @@ pub fn check_references(req: &EditRequest, model: &ModelProfile) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The model the request names (its default when none), or an error listing the offered ones.
+pub fn choose_model<'a>(profile: &'a ProviderProfile, name: &str, req: &EditRequest) -> Result<&'a ModelProfile> {
+    profile.model(req.model.as_deref().filter(|m| !m.is_empty())).ok_or_else(|| {
+        let ids: Vec<&str> = profile.models.iter().map(|m| m.id.as_str()).collect();
+        Error::invalid(format!("Unknown {name} model; this server offers: {}.", ids.join(", ")))
+    })
 }

@@ -2,7 +2,7 @@
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::gemini::status_error;
-use crate::input::{check_base64, check_references, CheckedImage};
+use crate::input::{check_base64, check_references, choose_model, CheckedImage};
 use crate::upstream::{scrub, Gate, Upstream};
 use pixelkeep::wire::{
     AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize,
@@ -115,10 +115,7 @@ impl OpenAi {
         req: &EditRequest,
         limits: &pixelkeep::Limits,
     ) -> Result<EditResponse> {
-        let model = self.profile.model(req.model.as_deref().filter(|m| !m.is_empty())).ok_or_else(|| {
-            let ids: Vec<&str> = self.profile.models.iter().map(|m| m.id.as_str()).collect();
-            Error::invalid(format!("Unknown OpenAI model; this server offers: {}.", ids.join(", ")))
-        })?;
+        let model = choose_model(&self.profile, "OpenAI", req)?;
         let prepared = prepare(req, model, limits).await?;
         let url = format!("{}/v1/images/edits", self.config.base_url);
         let key = self.config.key.expose();
