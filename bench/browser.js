@@ -283,9 +283,10 @@ async function answerFor(requestJson, fixture = null) {
 /**
  * The composite of a full-frame result. The mask is the full-frame lasso; the model takes any
  * aspect at up to 8192 px, so the plan's window is the whole frame and the answer is full size.
- * Times Editor.accept (decode PNG + register + composite + drift) and Editor.recomposite
- * (composite + drift again without decoding: the closest the API gets to the blend alone),
- * and decoding the same PNG alone.
+ * Times Editor.accept (decode PNG + register + composite + drift); Editor.recomposite with
+ * the same options (what undo, redo and revert do for each round: restore, blend, both drift
+ * reports, with the round's blend mask kept) and with another feather (the blend mask made
+ * again); and decoding the same PNG alone.
  */
 async function composite({ runs }) {
   const w = editor.width, h = editor.height;
@@ -307,12 +308,16 @@ async function composite({ runs }) {
   if (pending) editor.accept(answer.json);
   const win = report.window;
   if (win.x !== 0 || win.y !== 0 || win.width !== w || win.height !== h) throw new Error(`window ${JSON.stringify(win)} is not the full frame`);
+  editor.recomposite(0, 0, 4); // the blend mask for these options, as accept left it
   const recomposite = await sample(() => { editor.recomposite(0, 0, 4); }, { runs });
+  // Another feather every run: the blend mask is grown and feathered again each time.
+  let feather = 4;
+  const refeather = await sample(() => { feather = feather === 4 ? 5 : 4; editor.recomposite(0, 0, feather); }, { runs });
   const decode = await sample(() => { new Editor(answer.png, MAX_SIDE, MAX_PIXELS).free(); }, { runs: Math.min(runs, 3) });
   editor.revert(0);
   editor.apply({ op: 'clear' });
   return {
-    accept, recomposite, decode, window: win, pngBytes: answer.png.length, jsonBytes: answer.json.length,
+    accept, recomposite, refeather, decode, window: win, pngBytes: answer.png.length, jsonBytes: answer.json.length,
     delivered: report.delivered, raw: report.raw,
   };
 }

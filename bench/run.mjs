@@ -53,7 +53,8 @@ const FIGURES = {
   lasso_full_frame_ms: ['full-frame lasso fill (200-point polygon)', 'ms', 40, 'max'],
   feather_r64_ms: ['feather radius 64 on a large ellipse (effectiveMaskBounds(0, 64))', 'ms', 150, 'max'],
   feather_r0_bounds_ms: ['  same call, feather 0 (mask copy + bounds scan only)', 'ms', null],
-  composite_full_frame_ms: ['composite of a full-frame result (recomposite: blend + drift)', 'ms', 50, 'max'],
+  composite_full_frame_ms: ['composite of a full-frame result (recomposite: restore, blend, both drift reports)', 'ms', 50, 'max'],
+  recomposite_new_feather_ms: ['  recomposite with another feather (+ grow and feather the full-frame mask again)', 'ms', null],
   accept_full_frame_ms: ['  accept of a full-frame answer (PNG decode + register + composite)', 'ms', null],
   decode_answer_png_24mp_ms: ['  of which: decoding the 24 MP answer PNG alone', 'ms', null],
   prepare_24mp_ms: ['prepare for Gemini from a 24 MP input (plan, crop, resize, 2 PNGs, JSON)', 'ms', 1000, 'max'],
@@ -222,9 +223,11 @@ async function browserBench(url) {
     const c = await call(page, 'composite', { runs: SLOW_RUNS });
     if (c) {
       results.composite_full_frame_ms = round(median(c.recomposite));
+      results.recomposite_new_feather_ms = round(median(c.refeather));
       results.accept_full_frame_ms = round(median(c.accept));
       results.decode_answer_png_24mp_ms = round(median(c.decode));
       detail('composite_full_frame_ms', c.recomposite, `window ${c.window.width}x${c.window.height}`);
+      detail('recomposite_new_feather_ms', c.refeather, 'feather 4 and 5 alternately');
       detail('accept_full_frame_ms', c.accept, `answer PNG ${round(c.pngBytes / 2 ** 20)} MB`);
       detail('decode_answer_png_24mp_ms', c.decode);
       if (c.delivered.changed_pixels !== 0) note(`the full-frame composite changed ${c.delivered.changed_pixels} protected pixels`);

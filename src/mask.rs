@@ -167,6 +167,16 @@ impl Mask {
 
     /// Writes `patch` at `(x, y)`, replacing what is there. The patch must fit.
     pub fn put(&mut self, x: u32, y: u32, patch: &Mask) -> Result<()> {
+        self.rows_under(x, y, patch, |dst, src| dst.copy_from_slice(src))
+    }
+
+    /// Raises the pixels under `patch` placed at `(x, y)` to at least its values: the union
+    /// of the two masks there. The patch must fit.
+    pub fn union_at(&mut self, x: u32, y: u32, patch: &Mask) -> Result<()> {
+        self.rows_under(x, y, patch, |dst, src| dst.iter_mut().zip(src).for_each(|(d, &s)| *d = (*d).max(s)))
+    }
+
+    fn rows_under(&mut self, x: u32, y: u32, patch: &Mask, f: impl Fn(&mut [u8], &[u8])) -> Result<()> {
         let rect = Rect { x, y, width: patch.size.width, height: patch.size.height };
         if !self.size.rect().contains(rect) {
             return Err(Error::InvalidArgument("patch outside the mask".into()));
@@ -174,7 +184,7 @@ impl Mask {
         let (w, pw) = (self.size.width as usize, patch.size.width as usize);
         for row in 0..patch.size.height as usize {
             let start = (y as usize + row) * w + x as usize;
-            self.data[start..start + pw].copy_from_slice(&patch.data[row * pw..(row + 1) * pw]);
+            f(&mut self.data[start..start + pw], &patch.data[row * pw..(row + 1) * pw]);
         }
         Ok(())
     }

@@ -3,7 +3,9 @@
 //! Every round composites into the decoded original (never a re-encoded copy), so pixels
 //! outside every round's effective mask stay the original's bytes after any number of rounds.
 use crate::codec::{decode, encode_jpeg, encode_png, Limits};
-use crate::composite::{composite_into, drift, effective_window_mask, protected_digest, CompositeOptions, Drift};
+use crate::composite::{
+    composite_into, copy_where, drift, effective_window_mask, protected_digest, CompositeOptions, Drift,
+};
 use crate::geometry::{NormBox, Rect, Size};
 use crate::mask::{Mask, MaskConvention, Shape};
 use crate::plan::{Plan, PlanOptions};
@@ -93,6 +95,9 @@ pub struct Round {
     mask: Mask,
     /// The model's answer registered onto the window's pixels.
     result: RgbaImage,
+    /// The blend mask last computed from `mask`, and the options it was computed with:
+    /// undo, redo and revert re-composite every round, and need not feather again.
+    effective: Option<(CompositeOptions, Mask)>,
     pub report: RoundReport,
     pub instruction: String,
 }
@@ -206,6 +211,7 @@ impl Session {
             self.check_size(p.size())?;
         }
         self.protect = protect;
+        self.rounds.iter_mut().for_each(|r| r.effective = None);
         Ok(())
     }
 
@@ -398,7 +404,7 @@ impl Session {
             text: response.text.clone(),
             elapsed_ms: response.elapsed_ms,
         };
-        self.rounds.push(Round { plan, mask: window_mask, result, report, instruction });
+        self.rounds.push(Round { plan, mask: window_mask, result, effective: None, report, instruction });
         self.active += 1;
         let report = self.composite_round(self.active - 1)?;
         self.push(Step::Rounds { from: kept, to: kept + 1 });
@@ -407,21 +413,22 @@ impl Session {
 
     /// Composites round `i` onto the current image (which must hold rounds `..i`).
     fn composite_round(&mut self, i: usize) -> Result<RoundReport> {
-        let round = &self.rounds[i];
-        let window = round.plan.window;
-        let effective =
-            effective_window_mask(&round.mask, window, self.size(), self.protect.as_ref(), round.report.options)?;
-        let raw = drift(&self.current, &round.result, window, &effective)?;
-        composite_into(&mut self.current, &round.result, window, &effective)?;
+        let frame = self.size();
+        let round = &mut self.rounds[i];
+        let (window, options) = (round.plan.window, round.report.options);
+        let effective = match round.effective.take() {
+            Some((o, m)) if o == options => m,
+            _ => effective_window_mask(&round.mask, window, frame, self.protect.as_ref(), options)?,
+        };
+        let raw = composite_into(&mut self.current, &round.result, window, &effective)?;
         // What was delivered is checked against the original itself, everywhere no active
         // round may have written: outside the union of their effective masks.
-        let mut union = self.edited.crop(window)?;
-        union.data_mut().iter_mut().zip(effective.data()).for_each(|(u, &e)| *u = (*u).max(e));
-        self.edited.put(window.x, window.y, &union)?;
-        let mut delivered = drift(&self.original, &self.current, window, &union)?;
+        self.edited.union_at(window.x, window.y, &effective)?;
+        let mut delivered = drift(&self.original, &self.current, window, &self.edited)?;
         // Outside the window nothing is written at all; count those pixels as protected too.
         delivered.protected_pixels += self.size().area() - window.area();
         let round = &mut self.rounds[i];
+        round.effective = Some((options, effective));
         round.report.raw = raw;
         round.report.delivered = delivered;
         Ok(round.report.clone())
@@ -455,7 +462,9 @@ impl Session {
     }
 
     fn replay(&mut self) -> Result<()> {
-        self.current = self.original.clone();
+        // Only where a round may have written does the current image differ from the
+        // original (the promise, checked each round): restore just those pixels.
+        copy_where(&mut self.current, &self.original, &self.edited)?;
         self.edited.clear();
         for i in 0..self.active {
             self.composite_round(i)?;
@@ -659,6 +668,35 @@ mod tests {
         round(&mut s, [255, 0, 0]);
         assert_eq!(s.current().get_pixel(9, 9), photo().get_pixel(9, 9));
         assert_eq!(s.current().get_pixel(6, 6).0, [255, 0, 0, 255]);
+    }
+
+    /// Undo, redo and revert reuse each round's blend mask; a new lock or other options
+    /// make it again, and the image is what a fresh composite gives.
+    #[test]
+    fn replays_reuse_the_blend_mask_only_while_it_is_right() {
+        let mut s = Session::from_rgba(photo());
+        let sharp = CompositeOptions { grow: 0, feather: 0 };
+        s.composite = sharp;
+        paint_rect(&mut s, 5.0, 5.0);
+        round(&mut s, [255, 0, 0]);
+        paint_rect(&mut s, 8.0, 30.0);
+        round(&mut s, [0, 0, 255]);
+        let fresh = s.current().clone();
+        s.recomposite(0, CompositeOptions { grow: 4, feather: 0 }).unwrap();
+        assert_eq!(s.current().get_pixel(2, 10).0, [255, 0, 0, 255], "grown by 4");
+        s.recomposite(0, sharp).unwrap();
+        assert_eq!(s.current(), &fresh, "back to the first options, byte for byte");
+        // Locking pixels after the rounds: the next replay honours the lock.
+        let mut lock = Mask::new(s.size());
+        lock.paint(&Shape::Rect { x: 8.0, y: 8.0, width: 4.0, height: 4.0 }, false).unwrap();
+        s.set_protect(Some(lock)).unwrap();
+        s.revert(0).unwrap();
+        s.revert(2).unwrap();
+        assert_eq!(s.current().get_pixel(9, 9), photo().get_pixel(9, 9), "the lock holds after a replay");
+        assert_eq!(s.current().get_pixel(6, 6).0, [255, 0, 0, 255]);
+        assert_eq!(s.current().get_pixel(12, 34).0, [0, 0, 255, 255]);
+        let (before, after) = s.provenance_digests().unwrap();
+        assert_eq!(before, after);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Property tests: the promises that must hold for every input, not just the examples.
 use pixelkeep::wire::{AspectRatio, ModelProfile, OutputSize};
 use pixelkeep::{
-    composite_into, effective_mask, effective_window_mask, CompositeOptions, Mask, NormBox, OutOfRange, Plan,
+    composite_into, drift, effective_mask, effective_window_mask, CompositeOptions, Mask, NormBox, OutOfRange, Plan,
     PlanOptions, Rect, RgbaImage, Shape, Size, StrokePoint,
 };
 use proptest::prelude::*;
@@ -54,6 +54,53 @@ fn gemini_like() -> ModelProfile {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// The run-by-run blend and drift equal a plain per-pixel blend and count, for masks of
+    /// random runs of 0, 255 and soft values (so runs start and end at every offset).
+    #[test]
+    fn blend_and_drift_equal_the_per_pixel_definition(
+        (w, h, runs) in (1u32..40, 1u32..12).prop_flat_map(|(w, h)| {
+            let value = prop_oneof![Just(0u8), Just(255u8), any::<u8>()];
+            (Just(w), Just(h), prop::collection::vec((value, 1usize..20), 1..60))
+        }),
+        seed in any::<u32>(), same_share in 0u32..3,
+    ) {
+        let size = Size::new(w, h).unwrap();
+        let data: Vec<u8> = runs.iter().flat_map(|&(v, n)| std::iter::repeat_n(v, n)).cycle().take(size.area() as usize).collect();
+        let mask = Mask::from_vec(size, data).unwrap();
+        let original = image(w, h, seed);
+        // Some answers equal the original on whole rows, some differ in one channel only.
+        let answer = RgbaImage::from_fn(w, h, |x, y| {
+            let mut p = *image(w, h, seed ^ 0x5eed).get_pixel(x, y);
+            if (y + same_share) % 3 == 0 { p = *original.get_pixel(x, y); }
+            if (x + y) % 5 == 0 { p = *original.get_pixel(x, y); p.0[2] ^= 0x21; }
+            p
+        });
+        let mut out = original.clone();
+        let kept_out = composite_into(&mut out, &answer, size.rect(), &mask).unwrap();
+        let (mut protected, mut changed, mut max, mut sum, mut sq) = (0u64, 0u64, 0u8, 0u64, 0u64);
+        for (i, &m) in mask.data().iter().enumerate() {
+            let (o, a, got) = (&original.as_raw()[i * 4..][..4], &answer.as_raw()[i * 4..][..4], &out.as_raw()[i * 4..][..4]);
+            for c in 0..4 {
+                let v = o[c] as u32 * (255 - m as u32) + a[c] as u32 * m as u32;
+                prop_assert_eq!(got[c] as u32, (v + 127) / 255, "pixel {} channel {} mask {}", i, c, m);
+            }
+            if m == 0 {
+                protected += 1;
+                changed += (o != a) as u64;
+                for c in 0..4 {
+                    let d = o[c].abs_diff(a[c]);
+                    (max, sum, sq) = (max.max(d), sum + d as u64, sq + (d as u64).pow(2));
+                }
+            }
+        }
+        let samples = (protected * 4).max(1) as f64;
+        prop_assert_eq!((kept_out.protected_pixels, kept_out.changed_pixels, kept_out.max_abs_diff), (protected, changed, max));
+        prop_assert_eq!(kept_out.mean_abs_diff, sum as f64 / samples);
+        prop_assert_eq!(kept_out.psnr_db, (sq > 0).then(|| 10.0 * (255.0f64 * 255.0 / (sq as f64 / samples)).log10()));
+        // `drift` over the frame measures the same thing as the composite did.
+        prop_assert_eq!(drift(&original, &answer, size.rect(), &mask).unwrap(), kept_out);
+    }
 
     /// Where the effective mask is zero, the composite's bytes are the original's.
     #[test]
