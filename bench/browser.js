@@ -227,6 +227,44 @@ function lasso({ runs }) {
     .then((ms) => ({ ms, rect }));
 }
 
+/** Anchor: Canvas2D filling the same polygon on a 6000x4000 canvas and reading it back. */
+function lassoCanvas({ runs }) {
+  const w = editor.width, h = editor.height;
+  const points = star(w, h);
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  return sample(() => {
+    ctx.clearRect(0, 0, w, h);
+    ctx.fillStyle = '#fff';
+    ctx.beginPath();
+    points.forEach(([x, y]) => ctx.lineTo(x, y));
+    ctx.fill();
+    ctx.getImageData(0, 0, w, h);
+  }, { runs }).then((ms) => { canvas.width = canvas.height = 1; return { ms }; });
+}
+
+/**
+ * Anchor: Canvas2D's `blur()` filter over the same ellipse, read back. Our feather of radius 64
+ * is three box passes of radius 21, a Gaussian of sigma about 21.5 px: blur(21.5px).
+ */
+function featherCanvas({ runs }) {
+  const w = editor.width, h = editor.height;
+  const mask = new OffscreenCanvas(w, h);
+  const m = mask.getContext('2d');
+  m.fillStyle = '#fff';
+  m.beginPath();
+  m.ellipse(w / 2, h / 2, 0.37 * w, 0.37 * h, 0, 0, 2 * Math.PI);
+  m.fill();
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  return sample(() => {
+    ctx.clearRect(0, 0, w, h);
+    ctx.filter = 'blur(21.5px)';
+    ctx.drawImage(mask, 0, 0);
+    ctx.getImageData(0, 0, w, h);
+  }, { runs }).then((ms) => { canvas.width = canvas.height = mask.width = mask.height = 1; return { ms }; });
+}
+
 /** effectiveMaskBounds(0, 64) on a large ellipse mask: feather radius 64, then the bounds. */
 async function feather({ runs }) {
   const w = editor.width, h = editor.height;
@@ -314,12 +352,50 @@ async function composite({ runs }) {
   let feather = 4;
   const refeather = await sample(() => { feather = feather === 4 ? 5 : 4; editor.recomposite(0, 0, feather); }, { runs });
   const decode = await sample(() => { new Editor(answer.png, MAX_SIDE, MAX_PIXELS).free(); }, { runs: Math.min(runs, 3) });
+  const canvas = await compositeCanvas(answer.png, { runs });
   editor.revert(0);
   editor.apply({ op: 'clear' });
   return {
-    accept, recomposite, refeather, decode, window: win, pngBytes: answer.png.length, jsonBytes: answer.json.length,
+    accept, recomposite, refeather, decode, canvas, window: win, pngBytes: answer.png.length, jsonBytes: answer.json.length,
     delivered: report.delivered, raw: report.raw,
   };
+}
+
+/**
+ * Anchor: how a Canvas2D editor composites the same answer: the answer cut by the lasso
+ * (destination-in with a feathered alpha mask) drawn over the original, then read back.
+ * Decoding and the mask are set up untimed.
+ */
+async function compositeCanvas(answerPng, { runs }) {
+  const w = editor.width, h = editor.height;
+  const [original, answer] = await Promise.all([
+    createImageBitmap(new Blob([inputs.photo24.bytes])), createImageBitmap(new Blob([answerPng], { type: 'image/png' })),
+  ]);
+  const mask = new OffscreenCanvas(w, h);
+  const m = mask.getContext('2d');
+  m.filter = 'blur(2px)';
+  m.beginPath();
+  star(w, h).forEach(([x, y]) => m.lineTo(x, y));
+  m.fill();
+  const cut = new OffscreenCanvas(w, h);
+  const c = cut.getContext('2d');
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const ms = await sample(() => {
+    c.globalCompositeOperation = 'copy';
+    c.drawImage(answer, 0, 0);
+    c.globalCompositeOperation = 'destination-in';
+    c.drawImage(mask, 0, 0);
+    ctx.globalCompositeOperation = 'copy';
+    ctx.drawImage(original, 0, 0);
+    ctx.globalCompositeOperation = 'source-over';
+    ctx.drawImage(cut, 0, 0);
+    ctx.getImageData(0, 0, w, h);
+  }, { runs });
+  original.close();
+  answer.close();
+  canvas.width = canvas.height = cut.width = cut.height = mask.width = mask.height = 1;
+  return ms;
 }
 
 /** The whole prepare step (plan, crop, resize, encode image and mask, JSON) for Gemini. */
@@ -381,6 +457,6 @@ const featherLoop = ({ runs }) => sample(() => editor.effectiveMaskBounds(0, 64)
 
 window.bench = {
   fullFrameRound, recompositeLoop, ellipseMask, featherLoop,
-  ready, makeInput, open, resize, resizePica, resizeAB, stroke, strokeCanvas, lasso, feather, composite, prepare, memoryRound,
+  ready, makeInput, open, resize, resizePica, resizeAB, stroke, strokeCanvas, lasso, lassoCanvas, feather, featherCanvas, composite, prepare, memoryRound,
   memoryMb: mb,
 };

@@ -51,9 +51,12 @@ const FIGURES = {
   stroke_1000pt_40px_ms: ['1000-point 40 px brush stroke into the 24 MP mask', 'ms', 20, 'max'],
   stroke_canvas2d_readback_ms: ['  anchor: Canvas2D stroke on 6000x4000 + getImageData', 'ms', null],
   lasso_full_frame_ms: ['full-frame lasso fill (200-point polygon)', 'ms', 40, 'max'],
+  lasso_canvas2d_readback_ms: ['  anchor: Canvas2D fill of the same polygon + getImageData', 'ms', null],
   feather_r64_ms: ['feather radius 64 on a large ellipse (effectiveMaskBounds(0, 64))', 'ms', 150, 'max'],
+  feather_r64_canvas2d_ms: ['  anchor: Canvas2D blur(21.5px) of the same ellipse + getImageData', 'ms', null],
   feather_r0_bounds_ms: ['  same call, feather 0 (mask copy + bounds scan only)', 'ms', null],
   composite_full_frame_ms: ['composite of a full-frame result (recomposite: restore, blend, both drift reports)', 'ms', 50, 'max'],
+  composite_canvas2d_ms: ['  anchor: Canvas2D masked drawImage of the same answer over the original + getImageData', 'ms', null],
   recomposite_new_feather_ms: ['  recomposite with another feather (+ grow and feather the full-frame mask again)', 'ms', null],
   accept_full_frame_ms: ['  accept of a full-frame answer (PNG decode + register + composite)', 'ms', null],
   decode_answer_png_24mp_ms: ['  of which: decoding the 24 MP answer PNG alone', 'ms', null],
@@ -211,6 +214,8 @@ async function browserBench(url) {
 
     const l = await call(page, 'lasso', { runs: RUNS });
     if (l) results.lasso_full_frame_ms = round(median(l.ms)), detail('lasso_full_frame_ms', l.ms, `dirty rect ${l.rect.width}x${l.rect.height}`);
+    const lc = await call(page, 'lassoCanvas', { runs: RUNS });
+    if (lc) results.lasso_canvas2d_readback_ms = round(median(lc.ms)), detail('lasso_canvas2d_readback_ms', lc.ms);
 
     const f = await call(page, 'feather', { runs: RUNS });
     if (f) {
@@ -219,11 +224,15 @@ async function browserBench(url) {
       detail('feather_r64_ms', f.ms);
       detail('feather_r0_bounds_ms', f.plain);
     }
+    const fc = await call(page, 'featherCanvas', { runs: RUNS });
+    if (fc) results.feather_r64_canvas2d_ms = round(median(fc.ms)), detail('feather_r64_canvas2d_ms', fc.ms);
 
     const c = await call(page, 'composite', { runs: SLOW_RUNS });
     if (c) {
       results.composite_full_frame_ms = round(median(c.recomposite));
       results.recomposite_new_feather_ms = round(median(c.refeather));
+      results.composite_canvas2d_ms = round(median(c.canvas));
+      detail('composite_canvas2d_ms', c.canvas);
       results.accept_full_frame_ms = round(median(c.accept));
       results.decode_answer_png_24mp_ms = round(median(c.decode));
       detail('composite_full_frame_ms', c.recomposite, `window ${c.window.width}x${c.window.height}`);
