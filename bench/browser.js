@@ -447,6 +447,8 @@ async function fullFrameRound() {
   return {};
 }
 const recompositeLoop = ({ runs }) => sample(() => editor.recomposite(0, 0, 4), { runs });
+let refeatherWith = 4;
+const refeatherLoop = ({ runs }) => sample(() => editor.recomposite(0, 0, (refeatherWith = 9 - refeatherWith)), { runs });
 async function ellipseMask() {
   const w = editor.width, h = editor.height;
   editor.apply({ op: 'clear' });
@@ -456,7 +458,7 @@ async function ellipseMask() {
 const featherLoop = ({ runs }) => sample(() => editor.effectiveMaskBounds(0, 64), { runs });
 
 window.bench = {
-  fullFrameRound, recompositeLoop, ellipseMask, featherLoop,
+  fullFrameRound, recompositeLoop, refeatherLoop, ellipseMask, featherLoop,
   ready, makeInput, open, resize, resizePica, resizeAB, stroke, strokeCanvas, lasso, lassoCanvas, feather, featherCanvas, composite, prepare, memoryRound,
   memoryMb: mb,
 };

@@ -1,6 +1,6 @@
 //! Compositing a model's answer into the original through the mask, and measuring drift.
 use crate::geometry::{Rect, Size};
-use crate::mask::Mask;
+use crate::mask::{leading, Mask};
 use crate::{Error, Result};
 use image::RgbaImage;
 use serde::{Deserialize, Serialize};
@@ -305,22 +305,14 @@ fn runs(m: &[u8]) -> impl Iterator<Item = (std::ops::Range<usize>, Coverage)> + 
         let first = *m.get(start)?;
         let rest = &m[start..];
         let (len, coverage) = match first {
-            0 => (run_of(rest, 0), Coverage::None),
-            255 => (run_of(rest, 255), Coverage::Full),
+            0 => (leading(rest, 0), Coverage::None),
+            255 => (leading(rest, 255), Coverage::Full),
             _ => (rest.iter().position(|&v| v == 0 || v == 255).unwrap_or(rest.len()), Coverage::Partial),
         };
         let run = start..start + len;
         start += len;
         Some((run, coverage))
     })
-}
-
-/// How many leading bytes of `m` equal `value`, checked eight at a time.
-fn run_of(m: &[u8], value: u8) -> usize {
-    let word = u64::from_ne_bytes([value; 8]);
-    let whole = m.chunks_exact(8).take_while(|c| u64::from_ne_bytes((*c).try_into().unwrap_or_default()) == word);
-    let n = whole.count() * 8;
-    n + m[n..].iter().take_while(|&&v| v == value).count()
 }
 
 /// SHA-256 (hex) over the size and the RGBA bytes of every pixel where `mask` is zero,
