@@ -73,13 +73,12 @@ pub fn effective_window_mask(
 }
 
 /// Blends `patch` (the registered answer for `window`) into `target` through `mask`
-/// (the window's size), and measures what the mask kept out: how much the patch differs
-/// from the target where the mask is zero. Pixels where the mask is zero, or outside the
-/// window, are not written.
+/// (the window's size). Pixels where the mask is zero, or outside the window, are not
+/// written (nor read: the blend walks runs of the mask).
 ///
 /// # Guarantees
 /// Where `mask` is 0 the target's bytes are unchanged; where it is 255 they are the patch's.
-pub fn composite_into(target: &mut RgbaImage, patch: &RgbaImage, window: Rect, mask: &Mask) -> Result<Drift> {
+pub fn composite_into(target: &mut RgbaImage, patch: &RgbaImage, window: Rect, mask: &Mask) -> Result<()> {
     let frame = Size::new(target.width(), target.height()).ok_or(Error::Empty)?;
     if mask.size() != window.size() {
         return Err(size_mismatch(window.size(), mask.size()));
@@ -90,7 +89,6 @@ pub fn composite_into(target: &mut RgbaImage, patch: &RgbaImage, window: Rect, m
     let (fw, pw) = (frame.width as usize, window.width as usize);
     let target = target.as_mut();
     let patch = patch.as_raw();
-    let mut kept_out = DriftSums::default();
     for row in 0..window.height as usize {
         let y = window.y as usize + row;
         let m = &mask.data()[row * pw..][..pw];
@@ -100,7 +98,7 @@ pub fn composite_into(target: &mut RgbaImage, patch: &RgbaImage, window: Rect, m
         for (run, coverage) in runs(m) {
             let bytes = run.start * 4..run.end * 4;
             match coverage {
-                Coverage::None => kept_out.add(&t[bytes.clone()], &p[bytes]),
+                Coverage::None => {}
                 Coverage::Full => t[bytes.clone()].copy_from_slice(&p[bytes]),
                 Coverage::Partial => {
                     for ((t, p), &a) in t[bytes.clone()].chunks_exact_mut(4).zip(p[bytes].chunks_exact(4)).zip(&m[run])
@@ -116,7 +114,7 @@ pub fn composite_into(target: &mut RgbaImage, patch: &RgbaImage, window: Rect, m
             }
         }
     }
-    Ok(kept_out.finish())
+    Ok(())
 }
 
 /// How much an image differs from a reference where a mask is zero (the protected pixels).

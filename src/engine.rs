@@ -125,7 +125,7 @@ pub fn apply(image: &mut RgbaImage, mask: &Mask, op: Operation) -> Result<()> {
         let mut filled = image.clone();
         crate::inpaint::inpaint(filled.as_mut(), size.width, size.height, mask.data())
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        return crate::composite::composite_into(image, &filled, size.rect(), mask).map(drop);
+        return crate::composite::composite_into(image, &filled, size.rect(), mask);
     }
     // The other operations only need the region and, for filters, the pixels their kernel reads.
     let long = bounds.width.max(bounds.height);
@@ -160,7 +160,7 @@ pub fn apply(image: &mut RgbaImage, mask: &Mask, op: Operation) -> Result<()> {
         Operation::Pixelate(_) => pixelate(&part, block),
         Operation::Remove => part, // handled above
     };
-    crate::composite::composite_into(image, &edited, window, &part_mask).map(drop)
+    crate::composite::composite_into(image, &edited, window, &part_mask)
 }
 
 fn recolor(image: &RgbaImage, mask: &Mask, target: [u8; 3]) -> RgbaImage {

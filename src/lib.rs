@@ -13,6 +13,7 @@ mod plan;
 mod resize;
 mod session;
 mod spatial;
+mod tone;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
@@ -32,5 +33,6 @@ pub use plan::{Plan, PlanOptions};
 pub use resize::{fit_within, resize_mask, resize_mask_crop, resize_rgba};
 pub use session::{GenerateOptions, MaskOp, Round, RoundReport, Session};
 pub use spatial::{parse_spatial, spatial_mask, SpatialItem};
+pub use tone::{match_tone, ToneShift};
 
 pub use image::RgbaImage;

@@ -10,6 +10,7 @@ use crate::geometry::{NormBox, Rect, Size};
 use crate::mask::{Mask, MaskConvention, Shape};
 use crate::plan::{Plan, PlanOptions};
 use crate::resize::resize_mask_crop;
+use crate::tone::{match_tone, ToneShift};
 use crate::wire::{EditRequest, EditResponse, InlineImage, ModelProfile, OutputSpec};
 use crate::{Error, Result};
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -74,13 +75,17 @@ enum Step {
 pub struct RoundReport {
     pub index: usize,
     pub window: Rect,
-    /// How much the raw model output changed outside the effective mask: what was thrown away.
+    /// How much the raw model output changed outside the blend mask it arrived to (measured
+    /// then, before any tone matching): what was thrown away.
     pub raw: Drift,
     /// The same for what was delivered: zero changed pixels.
     pub delivered: Drift,
     pub options: CompositeOptions,
     /// Whether the edit region was derived from the output (a mask-free edit).
     pub auto_protect: bool,
+    /// The tone shift taken out of the answer so its edge meets the photo without a seam;
+    /// `None` when matching was off or there was nothing to take out.
+    pub tone: Option<ToneShift>,
     pub provider: String,
     pub model: String,
     pub text: Option<String>,
@@ -110,10 +115,11 @@ struct Pending {
     /// The edit mask (with the box painted in) within the window; `None`: auto-protect.
     mask: Option<Mask>,
     instruction: String,
+    match_tone: bool,
 }
 
 /// What `generate` needs besides the session: the JS API's options.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GenerateOptions {
     pub provider: String,
@@ -125,6 +131,25 @@ pub struct GenerateOptions {
     pub size: Option<String>,
     pub grounding: bool,
     pub client_request_id: Option<String>,
+    /// Take the answer's tone shift out at the edge of the edit (see [`match_tone`]).
+    pub match_tone: bool,
+}
+
+impl Default for GenerateOptions {
+    fn default() -> Self {
+        GenerateOptions {
+            provider: String::new(),
+            model: None,
+            instruction: String::new(),
+            keep: Vec::new(),
+            references: Vec::new(),
+            aspect_ratio: None,
+            size: None,
+            grounding: false,
+            client_request_id: None,
+            match_tone: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -356,7 +381,8 @@ impl Session {
             edit.paint(&Shape::Box { r#box: b }, false)?;
         }
         let mask = edit.bounds().map(|_| edit.crop(plan.window)).transpose()?;
-        self.pending = Some(Pending { plan, mask, instruction: options.instruction.clone() });
+        self.pending =
+            Some(Pending { plan, mask, instruction: options.instruction.clone(), match_tone: options.match_tone });
         Ok(request)
     }
 
@@ -369,13 +395,13 @@ impl Session {
     /// the mask (or, with no mask and no box, through the region it really changed), and
     /// records the round.
     pub fn accept(&mut self, response: &EditResponse) -> Result<RoundReport> {
-        let Pending { plan, mask, instruction } =
+        let Pending { plan, mask, instruction, match_tone: tone_wanted } =
             self.pending.take().ok_or_else(|| Error::InvalidArgument("no generation is pending".into()))?;
         let bytes = BASE64
             .decode(response.image.data.as_bytes())
             .map_err(|_| Error::Decode("the result is not valid base64".into()))?;
         let answer = decode(&bytes, &Limits::default())?;
-        let result = plan.register(&answer)?;
+        let mut result = plan.register(&answer)?;
         let auto_protect = mask.is_none();
         let window_mask = match mask {
             Some(m) => m,
@@ -386,25 +412,25 @@ impl Session {
         self.rounds.truncate(self.active);
         let kept = self.active;
         self.undo.retain(|s| !matches!(s, Step::Rounds { from, to } if *from > kept || *to > kept));
+        let options = self.composite;
+        let effective = effective_window_mask(&window_mask, plan.window, self.size(), self.protect.as_ref(), options)?;
+        let raw = drift(&self.current, &result, plan.window, &effective)?;
+        let tone = if tone_wanted { match_tone(&self.current, &mut result, plan.window, &effective)? } else { None };
         let report = RoundReport {
             index: self.active,
             window: plan.window,
-            raw: Drift { protected_pixels: 0, changed_pixels: 0, max_abs_diff: 0, mean_abs_diff: 0.0, psnr_db: None },
-            delivered: Drift {
-                protected_pixels: 0,
-                changed_pixels: 0,
-                max_abs_diff: 0,
-                mean_abs_diff: 0.0,
-                psnr_db: None,
-            },
-            options: self.composite,
+            raw,
+            delivered: raw, // until composited
+            options,
             auto_protect,
+            tone,
             provider: response.provider.clone(),
             model: response.model.clone(),
             text: response.text.clone(),
             elapsed_ms: response.elapsed_ms,
         };
-        self.rounds.push(Round { plan, mask: window_mask, result, effective: None, report, instruction });
+        let effective = Some((options, effective));
+        self.rounds.push(Round { plan, mask: window_mask, result, effective, report, instruction });
         self.active += 1;
         let report = self.composite_round(self.active - 1)?;
         self.push(Step::Rounds { from: kept, to: kept + 1 });
@@ -420,7 +446,7 @@ impl Session {
             Some((o, m)) if o == options => m,
             _ => effective_window_mask(&round.mask, window, frame, self.protect.as_ref(), options)?,
         };
-        let raw = composite_into(&mut self.current, &round.result, window, &effective)?;
+        composite_into(&mut self.current, &round.result, window, &effective)?;
         // What was delivered is checked against the original itself, everywhere no active
         // round may have written: outside the union of their effective masks.
         self.edited.union_at(window.x, window.y, &effective)?;
@@ -429,7 +455,6 @@ impl Session {
         delivered.protected_pixels += self.size().area() - window.area();
         let round = &mut self.rounds[i];
         round.effective = Some((options, effective));
-        round.report.raw = raw;
         round.report.delivered = delivered;
         Ok(round.report.clone())
     }
@@ -637,7 +662,9 @@ mod tests {
     fn mask_free_edits_protect_what_did_not_change() {
         let base = photo();
         let mut s = Session::from_rgba(base.clone());
-        let req = s.request(&GenerateOptions { instruction: "x".into(), ..Default::default() }, &free_model()).unwrap();
+        // Exact pixels: no tone matching (the noise below would shift the patch by a level).
+        let options = GenerateOptions { instruction: "x".into(), match_tone: false, ..Default::default() };
+        let req = s.request(&options, &free_model()).unwrap();
         // A model that changes one patch and adds faint noise everywhere else.
         let mut out = base.clone();
         for (x, y, p) in out.enumerate_pixels_mut() {
@@ -697,6 +724,39 @@ mod tests {
         assert_eq!(s.current().get_pixel(12, 34).0, [0, 0, 255, 255]);
         let (before, after) = s.provenance_digests().unwrap();
         assert_eq!(before, after);
+    }
+
+    /// A model that tints its whole answer: the tint is taken out before compositing (and
+    /// reported), unless the request asked for the answer as it is.
+    #[test]
+    fn a_tinted_answer_is_matched_to_the_photo_unless_asked_not_to() {
+        for match_tone in [true, false] {
+            let mut s = Session::from_rgba(photo());
+            s.composite = CompositeOptions { grow: 0, feather: 0 };
+            s.apply(MaskOp::Paint { shape: Shape::Rect { x: 30.0, y: 20.0, width: 20.0, height: 20.0 }, erase: false })
+                .unwrap();
+            let options = GenerateOptions { instruction: "x".into(), match_tone, ..Default::default() };
+            let req = s.request(&options, &free_model()).unwrap();
+            let sent = decode(&BASE64.decode(&req.image.data).unwrap(), &Limits::default()).unwrap();
+            let tinted = RgbaImage::from_fn(sent.width(), sent.height(), |x, y| {
+                let p = sent.get_pixel(x, y);
+                image::Rgba([p[0].saturating_add(10), p[1], p[2], 255])
+            });
+            let mut resp = answer(&req, [0, 0, 0]);
+            resp.image.data = BASE64
+                .encode(encode_png(tinted.as_raw(), Size { width: sent.width(), height: sent.height() }).unwrap());
+            let report = s.accept(&resp).unwrap();
+            assert!(report.raw.changed_pixels > 0, "the raw drift is the model's, before matching");
+            assert_eq!(report.delivered.changed_pixels, 0);
+            let inside = s.current().get_pixel(40, 30)[0] as i32 - photo().get_pixel(40, 30)[0] as i32;
+            if match_tone {
+                assert!(report.tone.is_some_and(|t| t.max > 9.0), "{:?}", report.tone);
+                assert!(inside.abs() <= 1, "the tint is gone inside: {inside}");
+            } else {
+                assert_eq!(report.tone, None);
+                assert_eq!(inside, 10, "the answer as it came");
+            }
+        }
     }
 
     #[test]

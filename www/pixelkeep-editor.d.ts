@@ -25,12 +25,14 @@ export interface Drift {
 export interface RoundReport {
   index: number;
   window: Rect;
-  /** What the raw model output changed outside the mask (thrown away). */
+  /** What the raw model output changed outside the mask (thrown away), measured as it arrived. */
   raw: Drift;
   /** What the delivered image changed outside the mask: zero. */
   delivered: Drift;
   options: { grow: number; feather: number };
   auto_protect: boolean;
+  /** The colour shift taken out of the answer where it meets the photo (levels, 0–255); null if none. */
+  tone: { mean: number; max: number } | null;
   provider: string;
   model: string;
   text: string | null;
@@ -46,6 +48,8 @@ export interface GenerateOptions {
   aspectRatio?: string;
   size?: string;
   grounding?: boolean;
+  /** Take the answer's colour shift out at the edges of the edit (default: the checkbox, on). */
+  matchTone?: boolean;
   signal?: AbortSignal;
 }
 

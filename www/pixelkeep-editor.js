@@ -30,6 +30,8 @@ const STRINGS = {
   provider: 'Provider', model: 'Model', aspect: 'Aspect ratio', outputSize: 'Output size',
   auto: 'Automatic', anyAspect: 'Any (as sent)',
   cost: (usd) => `Estimated cost: $${usd.toFixed(3)} per generation`,
+  matchTone: 'Match the tone at the edges',
+  matchToneHint: 'Takes a colour shift of the whole answer out where it meets your photo, so no seam shows.',
   generate: 'Generate', cancel: 'Cancel',
   stages: {
     preparing: 'Preparing the crop and mask',
@@ -39,7 +41,7 @@ const STRINGS = {
   done: (s) => `Done in ${s} s.`,
   loading: 'Loading the photo…', imageInfo: (w, h) => `${w} × ${h} px`,
   rounds: 'Rounds', original: 'Original', round: (n) => `Round ${n}`,
-  drift: (r) => `${r.raw.changed_pixels ? `The model changed ${r.raw.changed_pixels.toLocaleString()} pixels outside the edit; those changes were thrown away.` : 'The model changed nothing outside the edit.'} Delivered: ${r.delivered.changed_pixels.toLocaleString()} pixels changed outside it.`,
+  drift: (r) => `${r.raw.changed_pixels ? `The model changed ${r.raw.changed_pixels.toLocaleString()} pixels outside the edit; those changes were thrown away.` : 'The model changed nothing outside the edit.'} Delivered: ${r.delivered.changed_pixels.toLocaleString()} pixels changed outside it.${r.tone ? ` A tone shift of up to ${Math.round(r.tone.max)} levels was taken out at the edges.` : ''}`,
   recomposite: 'Re-composite', feather: 'Feather', growEdge: 'Grow',
   recompositeHint: 'Blend this round again with other edges: no new generation, no cost.',
   autosaved: (t) => `Saved in this browser at ${t}`,
@@ -271,6 +273,7 @@ const TEMPLATE = `
       <label class="field"><span>%aspect%</span><select name="aspect"></select></label>
       <label class="field"><span>%outputSize%</span><select name="outputSize"></select></label>
     </div>
+    <label class="inline" title="%matchToneHint%"><input name="matchTone" type="checkbox" checked> %matchTone%</label>
     <p class="note cost"></p>
     <div class="actions"><button name="generate" class="primary">%generate%</button><button name="cancel" hidden>%cancel%</button></div>
     <div class="progress" hidden><span class="stagetext"></span><div class="track"></div></div>
@@ -509,7 +512,7 @@ export class PixelkeepEditor extends HTMLElement {
 
   maskBlob({ convention = 'white-edit' } = {}) { return this.#call('maskPng', { convention }); }
 
-  async generate({ instruction, keep, references, provider, model, aspectRatio, size, grounding = false, signal } = {}) {
+  async generate({ instruction, keep, references, provider, model, aspectRatio, size, grounding = false, matchTone, signal } = {}) {
     const s = this.#strings;
     if (this.#generation) throw this.#fail(coded('busy', s.errors.busy()));
     instruction ??= this.#$('textarea[name=instruction]').value;
@@ -518,13 +521,14 @@ export class PixelkeepEditor extends HTMLElement {
     provider ??= this.#$('select[name=provider]').value || this.provider;
     model ??= this.#$('select[name=model]').value || this.model || undefined;
     aspectRatio ??= this.#aspect || undefined;
+    matchTone ??= this.#named('matchTone').checked;
     size ??= this.#outputSize || undefined;
     const profile = this.#modelProfile(provider, model);
     if (profile && references.length > profile.max_references) {
       throw this.#fail(coded('too_many_references', s.tooManyReferences(profile.id, profile.max_references, references.length)));
     }
     const options = { instruction, keep, references, provider, model, aspect_ratio: aspectRatio, size, grounding,
-      client_request_id: crypto.randomUUID?.() };
+      match_tone: matchTone, client_request_id: crypto.randomUUID?.() };
     this.#generation = { id: 0, started: performance.now(), stage: 'preparing', detail: {} };
     this.#error('');
     this.#setBusy(true);

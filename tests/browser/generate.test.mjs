@@ -24,8 +24,9 @@ const FAKE = {
   ],
 };
 
-/** The demo page with the proxy's provider list plus a fake provider that echoes the image. */
-async function withFakeProvider() {
+/** The demo page with the proxy's provider list plus a fake provider that echoes the image
+ * (or answers with `answer(body)`'s image). */
+async function withFakeProvider(answer = (body) => body.image) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const sent = [];
   await page.route('**/api/providers', async (route) => {
@@ -36,7 +37,7 @@ async function withFakeProvider() {
     const body = route.request().postDataJSON();
     if (body.provider !== 'fake') return route.continue();
     sent.push(body);
-    await route.fulfill({ json: { image: body.image, provider: 'fake', model: body.model, elapsed_ms: 3 } });
+    await route.fulfill({ json: { image: answer(body), provider: 'fake', model: body.model, elapsed_ms: 3 } });
   });
   await page.goto(`${proxy.url}/`);
   await page.evaluate(() => new Promise((r) => {
@@ -259,5 +260,44 @@ test('results: before/after, the history strip with drift badges, revert, and re
   assert.deepEqual(px(img, 460, 345), px(original, 460, 345), 'and nothing beyond it');
   assert.equal(requests, 2, 'no new generation');
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a model that tints its whole answer: the tint is taken out at the edges, or kept when asked', async () => {
+  const TINT = 16;
+  // A model that redraws everything 16 levels redder: the seam a plain composite would show.
+  const tinted = (body) => {
+    const png = PNG.sync.read(Buffer.from(body.image.data, 'base64'));
+    for (let i = 0; i < png.data.length; i += 4) png.data[i] = Math.min(255, png.data[i] + TINT);
+    return { mime_type: 'image/png', data: PNG.sync.write(png).toString('base64') };
+  };
+  const { page } = await withFakeProvider(tinted);
+  await loadBytes(page, coffee);
+  await shadow(page, 'select[name=provider]').selectOption('fake');
+  assert.equal(await shadow(page, 'input[name=matchTone]').isChecked(), true, 'on by default');
+  await page.evaluate((e) => eval(e).addStroke([[120, 120], [260, 140]], { width: 30 }), editor);
+  const reports = [];
+  for (const matchTone of [undefined, false]) {
+    const report = await page.evaluate(async ([e, m]) => {
+      const ed = eval(e);
+      const r = await ed.generate({ instruction: 'make it nicer', matchTone: m });
+      return { tone: r.tone, delivered: r.delivered.changed_pixels, raw: r.raw.changed_pixels };
+    }, [editor, matchTone]);
+    const image = await blobPixels(page, "ed.toBlob('image/png')");
+    // Points where red + 16 does not clip at 255 (clipped highlights lose what no correction can restore).
+    const inside = [[150, 124], [200, 128], [230, 136]].map(([x, y]) => px(image, x, y)[0] - px(original, x, y)[0]);
+    reports.push({ ...report, inside, outside: px(image, 400, 300).join() === px(original, 400, 300).join() });
+    await page.evaluate((e) => eval(e).undo(), editor);
+  }
+  const [matched, kept] = reports;
+  assert.ok(matched.tone && matched.tone.max > TINT - 2 && matched.tone.max < TINT + 2, JSON.stringify(matched));
+  assert.ok(matched.inside.every((d) => Math.abs(d) <= 2), `the tint is gone inside the edit: ${matched.inside}`);
+  assert.equal(kept.tone, null);
+  assert.ok(kept.inside.every((d) => d >= TINT - 1), `asked not to match, the answer comes as it was: ${kept.inside}`);
+  for (const r of reports) {
+    assert.equal(r.delivered, 0);
+    assert.ok(r.raw > 0, 'the raw drift counts the tint outside the edit');
+    assert.ok(r.outside, 'outside the edit, the original pixel');
+  }
   await page.close();
 });
