@@ -17,6 +17,9 @@ let original = null; // the loaded file's bytes (ArrayBuffer), kept for autosave
 let source = null; // where they came from (a URL or a file name), to match a saved session
 let journal = [];
 let thumbs = []; // per round: {width, height, data} of the image after it
+// Rounds whose thumbnail predates a re-composite of an earlier round: redrawn when the image
+// after them is on screen again (drawing them at once would replay every round).
+const staleThumbs = new Set();
 let originalThumb = null;
 let box = null;
 let autosave = null; // the IndexedDB key, or null
@@ -40,14 +43,16 @@ function perform(entry) {
   const ed = need();
   switch (entry.m) {
     case 'apply': return ed.apply(entry.op);
-    case 'undo': return ed.undo();
-    case 'redo': return ed.redo();
+    case 'undo': return refreshThumb(ed, null, ed.undo());
+    case 'redo': return refreshThumb(ed, null, ed.redo());
     case 'setBox': return (box = ed.setBox(entry.box ?? undefined) ?? null);
     case 'setComposite': return ed.setComposite(entry.grow, entry.feather);
-    case 'revert': return ed.revert(entry.n);
+    case 'revert': return refreshThumb(ed, null, ed.revert(entry.n));
     case 'recomposite': {
       const report = ed.recomposite(entry.round, entry.grow, entry.feather);
-      thumbs[ed.history().active - 1] = thumbnail(ed);
+      const active = ed.history().active;
+      for (let i = entry.round; i < thumbs.length; i++) staleThumbs.add(i);
+      refreshThumb(ed, active);
       return report;
     }
     case 'request': return ed.request(entry.options, entry.model);
@@ -55,6 +60,7 @@ function perform(entry) {
       const report = ed.accept(entry.answer);
       thumbs.length = report.index;
       thumbs.push(thumbnail(ed));
+      for (const i of staleThumbs) if (i >= report.index) staleThumbs.delete(i);
       return report;
     }
     default: throw coded('internal', `unknown journal entry ${entry.m}`);
@@ -65,6 +71,13 @@ function record(entry) {
   const result = perform(entry);
   journal.push(entry);
   scheduleSave();
+  return result;
+}
+
+/** Redraws the thumbnail of the round now on screen if it is stale; passes `result` through. */
+function refreshThumb(ed, active = null, result = undefined) {
+  const i = (active ?? ed.history().active) - 1;
+  if (i >= 0 && staleThumbs.delete(i)) thumbs[i] = thumbnail(ed);
   return result;
 }
 
@@ -82,6 +95,7 @@ function open(bytes, { maxSide = 12000, maxPixels = 60e6 } = {}) {
   original = bytes;
   journal = [];
   thumbs = [];
+  staleThumbs.clear();
   originalThumb = thumbnail(editor, 'original');
   box = null;
   return { width: editor.width, height: editor.height };
@@ -261,6 +275,7 @@ const methods = {
     original = null;
     journal = [];
     thumbs = [];
+    staleThumbs.clear();
     box = null;
     return true;
   },

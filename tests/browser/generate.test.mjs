@@ -259,6 +259,22 @@ test('results: before/after, the history strip with drift badges, revert, and re
   assert.deepEqual(px(img, 460, 325), [0, 255, 0, 255], 'the grown edge is composited');
   assert.deepEqual(px(img, 460, 345), px(original, 460, 345), 'and nothing beyond it');
   assert.equal(requests, 2, 'no new generation');
+
+  // Re-composite round 1 shrunk by 14 px while round 2 is on top: round 2's thumbnail shows it
+  // at once, round 1's when round 1 is on screen again (until then it is the older picture).
+  const thumb = (i) => page.evaluate(([e, n]) => {
+    const c = eval(e).shadowRoot.querySelectorAll('.strip canvas')[n];
+    const k = c.width / 600; // the thumbnail's scale; (190, 138) is red unless the stroke shrinks
+    return [...c.getContext('2d').getImageData(Math.round(190 * k), Math.round(138 * k), 1, 1).data];
+  }, [editor, i]);
+  const red = (p) => p[0] > 200 && p[1] < 60 && p[2] < 60;
+  assert.ok(red(await thumb(1)) && red(await thumb(2)), 'before: red there');
+  await page.evaluate((e) => eval(e).recomposite(0, { grow: -14, feather: 0 }), editor);
+  assert.ok(!red(await thumb(2)), `round 2's thumbnail at once: ${await thumb(2)}`);
+  assert.ok(red(await thumb(1)), 'round 1\'s is redrawn only when it is on screen');
+  await strip.nth(1).click();
+  await page.waitForFunction((e) => eval(e).rounds.length === 1, editor);
+  assert.ok(!red(await thumb(1)), `round 1's thumbnail once it is on screen: ${await thumb(1)}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
