@@ -236,7 +236,14 @@ impl Upstream {
             }
             body.extend_from_slice(&chunk);
         }
-        let retry_after = retry_header.as_deref().and_then(parse_retry_after).or_else(|| retry_info(&body));
+        // RetryInfo comes in error bodies: a success's megabytes are not parsed looking for one.
+        let retry_after = retry_header.as_deref().and_then(parse_retry_after).or_else(|| {
+            if status.is_success() {
+                None
+            } else {
+                retry_info(&body)
+            }
+        });
         Ok(Reply { status, content_type, body, retry_after, attempts: 0 })
     }
 }
