@@ -57,7 +57,9 @@ pub fn match_tone(base: &RgbaImage, answer: &mut RgbaImage, window: Rect, mask: 
             let cell = grid.at(cx, y / grid.cell);
             for x in cx * grid.cell..((cx + 1) * grid.cell).min(w) {
                 let d = [0, 1, 2].map(|c| b[x * 4 + c] as i32 - a[x * 4 + c] as i32);
-                if m[x] == 0 && d.iter().all(|d| d.abs() <= OUTLIER) {
+                // Only opaque pixels say what colour they are (under alpha 0 it is arbitrary).
+                let opaque = b[x * 4 + 3] == 255 && a[x * 4 + 3] == 255;
+                if m[x] == 0 && opaque && d.iter().all(|d| d.abs() <= OUTLIER) {
                     (0..3).for_each(|c| sums[cell][c] += d[c] as f32);
                     counts[cell] += 1.0;
                 }
@@ -299,6 +301,24 @@ mod tests {
         let full = Mask::from_vec(Size::new(w, h).unwrap(), vec![255; (w * h) as usize]).unwrap();
         assert_eq!(match_tone(&base, &mut answer, Size::new(w, h).unwrap().rect(), &full).unwrap(), None);
         assert!(match_tone(&base, &mut answer, Rect::new(0, 0, w, h + 1).unwrap(), &mask).is_err());
+    }
+
+    /// A cut-out product on a transparent background: the colours under alpha 0 are arbitrary
+    /// and say nothing about tone.
+    #[test]
+    fn transparent_pixels_are_not_measured() {
+        let (w, h) = (120, 90);
+        let mask = disc(w, h);
+        let base = RgbaImage::from_fn(w, h, |x, y| {
+            image::Rgba([x as u8, y as u8, 0, if mask.get(x, y) > 0 { 255 } else { 0 }])
+        });
+        let mut answer = RgbaImage::from_fn(w, h, |x, y| {
+            let p = base.get_pixel(x, y);
+            image::Rgba([p[0].saturating_add(20), p[1], p[2], p[3]])
+        });
+        let before = answer.clone();
+        assert_eq!(match_tone(&base, &mut answer, Size::new(w, h).unwrap().rect(), &mask).unwrap(), None);
+        assert_eq!(answer, before);
     }
 
     /// A shift that changes across the frame (a gradient) is followed, not averaged away.
