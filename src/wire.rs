@@ -2,11 +2,18 @@
 use crate::geometry::NormBox;
 use serde::{Deserialize, Serialize};
 
-/// An image inline in JSON: base64 without a `data:` prefix.
+/// An image inline in JSON: base64 without a `data:` prefix. `D` holds the base64 text: a
+/// `String`, or (in a server passing megabytes on) a type that shares the body it came in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InlineImage {
+pub struct InlineImage<D = String> {
     pub mime_type: String,
-    pub data: String,
+    pub data: D,
+}
+
+impl<D> InlineImage<D> {
+    pub fn map_data<E>(self, f: impl FnOnce(D) -> E) -> InlineImage<E> {
+        InlineImage { mime_type: self.mime_type, data: f(self.data) }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,7 +26,8 @@ pub struct OutputSpec {
 
 /// `POST /api/edit`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EditRequest {
+#[serde(bound(deserialize = "D: Deserialize<'de>"))]
+pub struct EditRequest<D = String> {
     /// Empty means the local engine.
     #[serde(default)]
     pub provider: String,
@@ -28,15 +36,15 @@ pub struct EditRequest {
     pub instruction: String,
     #[serde(default)]
     pub keep: Vec<String>,
-    pub image: InlineImage,
+    pub image: InlineImage<D>,
     /// PNG, white = edit, the same size as `image`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mask: Option<InlineImage>,
+    pub mask: Option<InlineImage<D>>,
     /// `[ymin, xmin, ymax, xmax]`, 0–1000, relative to `image`.
     #[serde(default, rename = "box", skip_serializing_if = "Option::is_none")]
     pub bbox: Option<NormBox>,
     #[serde(default)]
-    pub references: Vec<InlineImage>,
+    pub references: Vec<InlineImage<D>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputSpec>,
     #[serde(default)]
@@ -45,10 +53,29 @@ pub struct EditRequest {
     pub client_request_id: Option<String>,
 }
 
+impl<D> EditRequest<D> {
+    /// The same request with every image's data converted by `f`.
+    pub fn map_data<E>(self, mut f: impl FnMut(D) -> E) -> EditRequest<E> {
+        EditRequest {
+            provider: self.provider,
+            model: self.model,
+            instruction: self.instruction,
+            keep: self.keep,
+            image: self.image.map_data(&mut f),
+            mask: self.mask.map(|m| m.map_data(&mut f)),
+            bbox: self.bbox,
+            references: self.references.into_iter().map(|r| r.map_data(&mut f)).collect(),
+            output: self.output,
+            grounding: self.grounding,
+            client_request_id: self.client_request_id,
+        }
+    }
+}
+
 /// The answer to a successful edit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EditResponse {
-    pub image: InlineImage,
+pub struct EditResponse<D = String> {
+    pub image: InlineImage<D>,
     #[serde(default)]
     pub text: Option<String>,
     pub provider: String,
