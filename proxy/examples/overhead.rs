@@ -13,7 +13,8 @@ use axum::Router;
 use base64::Engine;
 use pixelkeep::wire::{EditRequest, InlineImage};
 use pixelkeep::Size;
-use pixelkeep_proxy::{app, Config, ProviderConfig};
+use pixelkeep_proxy::payload::Base64;
+use pixelkeep_proxy::{app, nodelay, Config, ProviderConfig};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -161,7 +162,7 @@ fn main() {
         addr
     });
 
-    // The proxy, on its own runtime and threads.
+    // The proxy, on its own runtime and threads, served as `main.rs` serves it.
     let mut config =
         Config { gemini: Some(ProviderConfig::new("bench-key", format!("http://{double_addr}"))), ..Config::default() };
     config.limits.ip_per_min = 0;
@@ -173,7 +174,8 @@ fn main() {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            axum::serve(listener, app(config).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+            let service = app(config).into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(nodelay(listener), service).await.unwrap();
         });
     });
     let proxy_addr = rx.recv().unwrap();
@@ -197,10 +199,9 @@ fn main() {
     let edit_body = Bytes::from(serde_json::to_vec(&edit).unwrap());
     // The request the proxy itself would send upstream, sent directly.
     let profile = pixelkeep_proxy::gemini::profile(None);
-    let direct =
-        pixelkeep_proxy::gemini::build_request(&edit, profile.model(None).unwrap(), &pixelkeep::Limits::default())
-            .unwrap();
-    let direct_body = Bytes::from(direct);
+    let (model, limits) = (profile.model(None).unwrap(), pixelkeep::Limits::default());
+    let direct = pixelkeep_proxy::gemini::build_request(&edit.clone().map_data(Base64::from), model, &limits).unwrap();
+    let direct_body = Bytes::from(direct.to_vec());
     let direct_url = format!("http://{double_addr}/v1beta/models/gemini-2.5-flash-image:generateContent");
     let proxy_url = format!("http://{proxy_addr}/api/edit");
 

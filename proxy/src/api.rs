@@ -1,14 +1,15 @@
 //! `/api/...`: health, provider profiles, and the edit.
 use crate::error::{Error, Result};
+use crate::payload::{answer_body, read_edit, Answer, Edit};
 use crate::security::{check_rate, Caller};
 use crate::{gemini, local, openai, AppState};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pixelkeep::wire::{EditRequest, EditResponse, ErrorCode, ProviderProfile};
+use pixelkeep::wire::{ErrorCode, ProviderProfile};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,8 +51,7 @@ pub async fn edit(
 ) -> Result<Response> {
     let started = Instant::now();
     let body = read_body(body, state.config.limits.body_bytes)?;
-    let req: EditRequest =
-        serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("The edit request is not valid: {e}.")))?;
+    let req = read_edit(&body).map_err(|e| Error::invalid(format!("The edit request is not valid: {e}.")))?;
     let provider = resolve_provider(&state, &req.provider)?;
     if !caller.may_use(provider) {
         return Err(Error::new(
@@ -73,10 +73,8 @@ pub async fn edit(
         _ => work.await?,
     };
     response.elapsed_ms = started.elapsed().as_millis() as u64;
-    // Serialized into a buffer of the right size: the image is megabytes.
-    let mut out = Vec::with_capacity(response.image.data.len() + 4096);
-    serde_json::to_writer(&mut out, &response).map_err(|_| Error::upstream("The answer could not be encoded."))?;
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], out).into_response())
+    let body = answer_body(response).map_err(|_| Error::upstream("The answer could not be encoded."))?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], Body::new(body)).into_response())
 }
 
 /// `""` and `"local"` are the local engine; others must be configured.
@@ -91,7 +89,7 @@ pub fn resolve_provider(state: &AppState, requested: &str) -> Result<&'static st
     })
 }
 
-async fn run(state: Arc<AppState>, provider: &'static str, req: EditRequest) -> Result<EditResponse> {
+async fn run(state: Arc<AppState>, provider: &'static str, req: Edit) -> Result<Answer> {
     let limits = state.config.limits.image;
     match provider {
         gemini::ID => match &state.gemini {

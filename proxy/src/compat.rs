@@ -6,6 +6,7 @@ use crate::api::read_body;
 use crate::error::{Error, Result};
 use crate::input::{check_base64, decode_base64, encode_base64};
 use crate::local::{LocalEdit, MODEL};
+use crate::payload::Chunks;
 use crate::security::{check_rate, Caller};
 use crate::upstream::scrub;
 use crate::{gemini, local, AppState};
@@ -48,7 +49,7 @@ async fn handle(
     caller: &Caller,
     model: &str,
     body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Vec<u8>)> {
+) -> Result<(StatusCode, Bytes)> {
     let body = read_body(body, state.config.limits.body_bytes)?;
     let request: Value =
         serde_json::from_slice(&body).map_err(|e| Error::invalid(format!("The request is not valid JSON: {e}.")))?;
@@ -74,7 +75,7 @@ async fn handle(
                 check_base64(&format!("image {}", i + 1), image, &limits)?;
             }
             check_rate(state, caller, gemini::ID)?;
-            let reply = g.generate(&state.upstream, model, body.to_vec()).await?;
+            let reply = g.generate(&state.upstream, model, Chunks::from(body)).await?;
             if reply.is_success() {
                 return Ok((StatusCode::OK, reply.body));
             }
@@ -83,7 +84,7 @@ async fn handle(
             match reply.status.as_u16() {
                 // Gemini's own error bodies pass through; ours replace anything odd.
                 400..=599 if serde_json::from_str::<Value>(&text).is_ok_and(|v| v["error"].is_object()) => {
-                    Ok((reply.status, text.into_bytes()))
+                    Ok((reply.status, Bytes::from(text)))
                 }
                 _ => Err(g.reply_error(&reply)),
             }
@@ -104,7 +105,7 @@ async fn handle(
                 "usageMetadata": {"promptTokenCount": 0, "candidatesTokenCount": 0, "totalTokenCount": 0},
                 "modelVersion": if model.is_empty() { MODEL } else { model },
             });
-            Ok((StatusCode::OK, serde_json::to_vec(&answer).unwrap_or_default()))
+            Ok((StatusCode::OK, Bytes::from(serde_json::to_vec(&answer).unwrap_or_default())))
         }
     }
 }
@@ -195,7 +196,7 @@ pub fn take_box(text: &str) -> (Option<NormBox>, String) {
 }
 
 /// A streaming call gets the whole answer as one server-sent event.
-fn sse(json: Vec<u8>) -> Response {
+fn sse(json: Bytes) -> Response {
     let mut event = b"data: ".to_vec();
     event.extend_from_slice(&json);
     event.extend_from_slice(b"\r\n\r\n");

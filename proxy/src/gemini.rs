@@ -2,12 +2,14 @@
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::input::{check_base64, check_references, choose_model, ImageHeader};
+use crate::payload::{Answer, Base64, Chunks, Edit, JsonWriter};
 use crate::upstream::{scrub, Gate, Reply, Upstream};
+use axum::body::Bytes;
 use pixelkeep::wire::{
     AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize,
     ProviderProfile,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::borrow::Cow;
@@ -125,26 +127,20 @@ impl Gemini {
     }
 
     /// Sends a JSON body to `generateContent` of a model already checked to be safe in a path.
-    pub async fn generate(&self, upstream: &Upstream, model: &str, body: Vec<u8>) -> Result<Reply> {
+    pub async fn generate(&self, upstream: &Upstream, model: &str, body: Chunks) -> Result<Reply> {
         let url = self.url(model, "generateContent");
-        let body = axum::body::Bytes::from(body);
         upstream
             .call(&self.gate, |client| {
                 client
                     .post(&url)
                     .header("x-goog-api-key", self.config.key.expose())
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.clone())
+                    .body(reqwest::Body::wrap(body.clone()))
             })
             .await
     }
 
-    pub async fn edit(
-        &self,
-        upstream: &Upstream,
-        req: &EditRequest,
-        limits: &pixelkeep::Limits,
-    ) -> Result<EditResponse> {
+    pub async fn edit(&self, upstream: &Upstream, req: &Edit, limits: &pixelkeep::Limits) -> Result<Answer> {
         let model = choose_model(&self.profile, "Gemini", req)?;
         let body = build_request(req, model, limits)?;
         let reply = self.generate(upstream, &model.id, body).await?;
@@ -203,7 +199,7 @@ pub const MASK_WORDS: &str = "the area shown white in the mask image";
 
 /// The instruction as a model should read it: what must stay, then the one change and where.
 /// `mask_words` names the masked area in the provider's terms.
-pub fn compile_prompt(req: &EditRequest, mask_words: &str) -> String {
+pub fn compile_prompt<D>(req: &EditRequest<D>, mask_words: &str) -> String {
     let keep: Vec<&str> = req.keep.iter().map(|k| k.trim().trim_end_matches('.')).filter(|k| !k.is_empty()).collect();
     let region = match (req.mask.is_some(), req.bbox) {
         (true, Some(b)) => Some(format!("{mask_words}, inside the bounding box {:?}", b.values())),
@@ -232,62 +228,29 @@ pub fn compile_prompt(req: &EditRequest, mask_words: &str) -> String {
     prompt
 }
 
-/// One outgoing part. Image data is written verbatim (`RawValue`): escaping megabytes of
-/// base64 that never needs it was the proxy's largest cost.
-#[derive(Serialize)]
-#[serde(untagged)]
+/// One outgoing part: text, or a checked image whose base64 is sent as the slice it is.
 enum OutPart {
-    Text {
-        text: String,
-    },
-    Inline {
-        #[serde(rename = "inlineData")]
-        inline_data: OutBlob,
-    },
+    Text(String),
+    Inline(&'static str, Bytes),
 }
 
-#[derive(Serialize)]
-struct OutBlob {
-    #[serde(rename = "mimeType")]
-    mime_type: &'static str,
-    data: Box<RawValue>,
+/// A checked image as a part: its base64 is the client's own (a slice of its body, not a
+/// copy) when that is already standard padded base64.
+fn inline(what: &str, data: &Base64, limits: &pixelkeep::Limits) -> Result<(ImageHeader, OutPart)> {
+    let (header, base64) = check_base64(what, data.as_str(), limits)?;
+    let part = data.share_part(&base64);
+    // Unescaping the client's JSON can leave text that does not fit between quotes as it is.
+    if !part.is_plain() && RawValue::from_string(format!("\"{base64}\"")).is_err() {
+        return Err(Error::invalid(format!("The {what} is not valid base64.")));
+    }
+    Ok((header, OutPart::Inline(header.mime_type, part.into_bytes())))
 }
 
-#[derive(Serialize)]
-struct OutTurn {
-    role: &'static str,
-    parts: Vec<OutPart>,
-}
-
-#[derive(Serialize)]
-struct OutRequest {
-    contents: [OutTurn; 1],
-    #[serde(rename = "generationConfig")]
-    generation_config: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tools: Option<Value>,
-}
-
-fn text(text: impl Into<String>) -> OutPart {
-    OutPart::Text { text: text.into() }
-}
-
-/// A checked image as a part; `what` names it if its base64 is not a clean JSON string.
-fn inline(what: &str, data: &str, limits: &pixelkeep::Limits) -> Result<(ImageHeader, OutPart)> {
-    let (header, base64) = check_base64(what, data, limits)?;
-    let mut quoted = String::with_capacity(base64.len() + 2);
-    quoted.push('"');
-    quoted.push_str(&base64);
-    quoted.push('"');
-    let data = RawValue::from_string(quoted).map_err(|_| Error::invalid(format!("The {what} is not valid base64.")))?;
-    Ok((header, OutPart::Inline { inline_data: OutBlob { mime_type: header.mime_type, data } }))
-}
-
-/// The `generateContent` body for an edit, serialized; every image checked by its bytes first.
-pub fn build_request(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep::Limits) -> Result<Vec<u8>> {
+/// The `generateContent` body for an edit; every image checked by its bytes first.
+pub fn build_request(req: &Edit, model: &ModelProfile, limits: &pixelkeep::Limits) -> Result<Chunks> {
     let (image, image_part) = inline("image", &req.image.data, limits)?;
     check_references(req, model)?;
-    let mut parts = vec![text(compile_prompt(req, MASK_WORDS)), image_part];
+    let mut parts = vec![OutPart::Text(compile_prompt(req, MASK_WORDS)), image_part];
     if let Some(mask) = &req.mask {
         let (mask, mask_part) = inline("mask", &mask.data, limits)?;
         if mask.size != image.size {
@@ -296,11 +259,11 @@ pub fn build_request(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep
                 mask.size.width, mask.size.height, image.size.width, image.size.height
             )));
         }
-        parts.push(text("The next image is the mask for the image above: white marks the only area to change; black marks what must stay exactly as it is. Do not draw the mask."));
+        parts.push(OutPart::Text("The next image is the mask for the image above: white marks the only area to change; black marks what must stay exactly as it is. Do not draw the mask.".into()));
         parts.push(mask_part);
     }
     if !req.references.is_empty() {
-        parts.push(text("Reference images for the change:"));
+        parts.push(OutPart::Text("Reference images for the change:".into()));
         for (i, r) in req.references.iter().enumerate() {
             parts.push(inline(&format!("reference {}", i + 1), &r.data, limits)?.1);
         }
@@ -332,25 +295,47 @@ pub fn build_request(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep
     if !image_config.is_empty() {
         generation_config["imageConfig"] = Value::Object(image_config);
     }
-    let body = OutRequest {
-        contents: [OutTurn { role: "user", parts }],
-        generation_config,
-        tools: req.grounding.then(|| json!([{"googleSearch": {}}])),
-    };
-    let capacity = req.image.data.len()
-        + req.mask.as_ref().map_or(0, |m| m.data.len())
-        + req.references.iter().map(|r| r.data.len()).sum::<usize>();
-    let mut out = Vec::with_capacity(capacity + 4096);
-    serde_json::to_writer(&mut out, &body)
-        .map_err(|e| Error::invalid(format!("The request could not be encoded: {e}")))?;
-    Ok(out)
+    let tools = req.grounding.then(|| json!([{"googleSearch": {}}]));
+    write_request(parts, &generation_config, tools.as_ref())
+        .map_err(|e| Error::invalid(format!("The request could not be encoded: {e}")))
 }
 
+/// `{"contents":[{"role":"user","parts":[...]}],"generationConfig":{...},"tools":[...]}`,
+/// written by hand around the images so their megabytes are never copied.
+fn write_request(parts: Vec<OutPart>, generation_config: &Value, tools: Option<&Value>) -> serde_json::Result<Chunks> {
+    let mut out = JsonWriter::default();
+    out.raw(br#"{"contents":[{"role":"user","parts":["#);
+    for (i, part) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.raw(b",");
+        }
+        match part {
+            OutPart::Text(text) => out.value(&json!({ "text": text }))?,
+            OutPart::Inline(mime_type, data) => {
+                out.raw(br#"{"inlineData":{"mimeType":"#);
+                out.value(&mime_type)?;
+                out.raw(br#","data":""#);
+                out.shared(data);
+                out.raw(br#""}}"#);
+            }
+        }
+    }
+    out.raw(br#"]}],"generationConfig":"#);
+    out.value(generation_config)?;
+    if let Some(tools) = tools {
+        out.raw(br#","tools":"#);
+        out.value(tools)?;
+    }
+    out.raw(b"}");
+    Ok(out.finish())
+}
+
+/// Gemini's answer, read in place: the image's base64 borrows the reply.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GenerateResponse {
-    #[serde(default)]
-    pub candidates: Vec<Candidate>,
+pub struct GenerateResponse<'a> {
+    #[serde(default, borrow)]
+    pub candidates: Vec<Candidate<'a>>,
     #[serde(alias = "prompt_feedback")]
     pub prompt_feedback: Option<PromptFeedback>,
     #[serde(alias = "usage_metadata")]
@@ -359,8 +344,9 @@ pub struct GenerateResponse {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Candidate {
-    pub content: Option<Content>,
+pub struct Candidate<'a> {
+    #[serde(borrow)]
+    pub content: Option<Content<'a>>,
     #[serde(alias = "finish_reason")]
     pub finish_reason: Option<String>,
     #[serde(alias = "finish_message")]
@@ -368,27 +354,28 @@ pub struct Candidate {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct Content {
-    #[serde(default)]
-    pub parts: Vec<Part>,
+pub struct Content<'a> {
+    #[serde(default, borrow)]
+    pub parts: Vec<Part<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Part {
+pub struct Part<'a> {
     pub text: Option<String>,
-    #[serde(alias = "inline_data")]
-    pub inline_data: Option<Blob>,
+    #[serde(alias = "inline_data", borrow)]
+    pub inline_data: Option<Blob<'a>>,
     #[serde(default)]
     pub thought: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Blob {
+pub struct Blob<'a> {
     #[serde(default, alias = "mime_type")]
     pub mime_type: String,
-    pub data: String,
+    #[serde(borrow)]
+    pub data: Cow<'a, str>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -405,7 +392,7 @@ const SAFETY_REASONS: &[&str] =
 
 /// The final image is the last non-thought `inlineData` part; blocks and missing images are
 /// typed errors carrying the model's own words.
-pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditResponse> {
+pub fn parse_response(body: &Bytes, limits: &pixelkeep::Limits) -> Result<Answer> {
     let response: GenerateResponse = serde_json::from_slice(body).map_err(|e| {
         tracing::warn!(error = %e, "gemini answer is not the expected JSON");
         Error::upstream("Gemini's answer could not be read.")
@@ -447,13 +434,9 @@ pub fn parse_response(body: &[u8], limits: &pixelkeep::Limits) -> Result<EditRes
         tracing::warn!(error = %e, "gemini image unreadable");
         Error::upstream("Gemini's image could not be read.")
     })?;
-    // The model's own string when it is already clean base64 (no copy of megabytes).
-    let data = match data {
-        Cow::Borrowed(b) if b.len() == blob.data.len() => None,
-        other => Some(other.into_owned()),
-    };
     Ok(EditResponse {
-        image: InlineImage { mime_type: image.mime_type.into(), data: data.unwrap_or(blob.data) },
+        // The model's own string, a slice of the reply, when it is already clean base64.
+        image: InlineImage { mime_type: image.mime_type.into(), data: Base64::share(body, &data) },
         text,
         provider: ID.into(),
         model: String::new(),
@@ -507,5 +490,76 @@ mod tests {
         let pro = p.model(Some("gemini-3-pro-image")).unwrap();
         assert_eq!(pro.aspect_ratios[9].sizes[2].width, 6336);
         assert_eq!(p.model(Some("gemini-3.1-flash-image")).unwrap().aspect_ratios.len(), 14);
+    }
+
+    fn base64_png(side: u32, seed: u64) -> String {
+        // Noise, so the PNG is as large as its pixels: past the prefix the header check reads.
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let rgba: Vec<u8> = (0..side * side * 4).map(|_| rng.u8(..)).collect();
+        crate::input::encode_base64(&pixelkeep::encode_png(&rgba, pixelkeep::Size::new(side, side).unwrap()).unwrap())
+    }
+
+    fn edit(body: &Value) -> Edit {
+        crate::payload::read_edit(&Bytes::from(serde_json::to_vec(body).unwrap())).unwrap()
+    }
+
+    #[test]
+    fn the_upstream_body_carries_every_part() {
+        let (image, mask, reference) = (base64_png(180, 1), base64_png(180, 2), base64_png(8, 3));
+        let req = edit(&json!({"provider": "gemini", "model": "gemini-3-pro-image", "instruction": "make it blue",
+            "image": {"mime_type": "image/jpeg", "data": image}, "mask": {"mime_type": "image/png", "data": mask},
+            "references": [{"mime_type": "image/png", "data": reference}], "grounding": true,
+            "output": {"aspect_ratio": "4:3", "size": "2k"}}));
+        let profile = profile(None);
+        let model = profile.model(Some("gemini-3-pro-image")).unwrap();
+        let body = build_request(&req, model, &pixelkeep::Limits::default()).unwrap().to_vec();
+        assert!(body.starts_with(br#"{"contents":[{"role":"user","parts":[{"text":"#));
+        let blob = |data: &str| json!({"inlineData": {"mimeType": "image/png", "data": data}});
+        let expected = json!({
+            "contents": [{"role": "user", "parts": [
+                {"text": compile_prompt(&req, MASK_WORDS)}, blob(&image),
+                {"text": "The next image is the mask for the image above: white marks the only area to change; black marks what must stay exactly as it is. Do not draw the mask."},
+                blob(&mask), {"text": "Reference images for the change:"}, blob(&reference)]}],
+            "generationConfig": {"responseModalities": ["TEXT", "IMAGE"], "candidateCount": 1,
+                "imageConfig": {"aspectRatio": "4:3", "imageSize": "2K"}},
+            "tools": [{"googleSearch": {}}],
+        });
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), expected);
+    }
+
+    #[test]
+    fn escaped_base64_is_sent_unescaped_and_a_hidden_quote_refused() {
+        let image = base64_png(180, 4);
+        assert!(image.len() > 100_000 && image.contains('/'));
+        let body =
+            serde_json::to_string(&json!({"instruction": "x", "image": {"mime_type": "", "data": image}})).unwrap();
+        let profile = profile(None);
+        let send = |body: String| {
+            let req = crate::payload::read_edit(&Bytes::from(body)).unwrap();
+            build_request(&req, profile.model(None).unwrap(), &pixelkeep::Limits::default()).map(|c| c.to_vec())
+        };
+        // PHP's json_encode writes `\/` for `/`.
+        let sent: Value = serde_json::from_slice(&send(body.replace('/', "\\/")).unwrap()).unwrap();
+        assert_eq!(sent["contents"][0]["parts"][1]["inlineData"]["data"], json!(image));
+        // Past the prefix the header check decodes, only the JSON check can see a quote.
+        let at = body.find(&image).unwrap() + image.len() - 10;
+        let quoted = format!("{}\\\"{}", &body[..at], &body[at + 1..]);
+        assert_eq!(send(quoted).unwrap_err().message(), "The image is not valid base64.");
+    }
+
+    #[test]
+    fn the_answer_image_is_a_slice_of_the_reply() {
+        let image = base64_png(16, 5);
+        let reply = |data: &str| {
+            Bytes::from(format!(
+                r#"{{"candidates":[{{"content":{{"parts":[{{"text":"ok"}},{{"inlineData":{{"mimeType":"image/png","data":"{data}"}}}}]}},"finishReason":"STOP"}}]}}"#
+            ))
+        };
+        let body = reply(&image);
+        let answer = parse_response(&body, &pixelkeep::Limits::default()).unwrap();
+        assert_eq!((answer.image.data.as_str(), answer.text.as_deref()), (image.as_str(), Some("ok")));
+        assert!(body.as_ptr_range().contains(&answer.image.data.as_bytes().as_ptr()));
+        let escaped = parse_response(&reply(&image.replace('/', "\\/")), &pixelkeep::Limits::default()).unwrap();
+        assert_eq!(escaped.image.data.as_str(), image);
     }
 }

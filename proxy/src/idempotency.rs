@@ -2,7 +2,7 @@
 //! stored result instead of paying for a second generation. A retry that arrives while the
 //! first call is still running waits for it.
 use crate::error::{Error, Result};
-use pixelkeep::wire::EditResponse;
+use crate::payload::Answer;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-type Outcome = Option<Result<EditResponse>>;
+type Outcome = Option<Result<Answer>>;
 
 #[derive(Debug)]
 struct Entry {
@@ -40,9 +40,9 @@ impl IdempotencyCache {
     /// Runs `work` once per (`key`, request body) within the TTL. The work runs on its own
     /// task, so a client that disconnects does not cancel a generation already paid for.
     /// Failures are not kept: a retry after an error tries again.
-    pub async fn run<F>(&self, key: String, body: &[u8], work: F) -> Result<EditResponse>
+    pub async fn run<F>(&self, key: String, body: &[u8], work: F) -> Result<Answer>
     where
-        F: Future<Output = Result<EditResponse>> + Send + 'static,
+        F: Future<Output = Result<Answer>> + Send + 'static,
     {
         let fingerprint: [u8; 32] = Sha256::digest(body).into();
         let mut rx = {

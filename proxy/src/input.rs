@@ -1,6 +1,7 @@
 //! Images as clients send them, checked by their bytes (magic and header) before any
 //! provider sees them: the declared MIME type is never trusted.
 use crate::error::{Error, Result};
+use crate::payload::Base64;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
@@ -103,8 +104,8 @@ impl CheckedImage {
         Self::from_bytes(what, bytes, limits)
     }
 
-    pub fn from_inline(what: &str, image: &InlineImage, limits: &pixelkeep::Limits) -> Result<Self> {
-        Self::from_base64(what, &image.data, limits)
+    pub fn from_inline(what: &str, image: &InlineImage<Base64>, limits: &pixelkeep::Limits) -> Result<Self> {
+        Self::from_base64(what, image.data.as_str(), limits)
     }
 
     pub fn from_bytes(what: &str, bytes: Vec<u8>, limits: &pixelkeep::Limits) -> Result<Self> {
@@ -115,7 +116,7 @@ impl CheckedImage {
 
 /// References are counted before anything is sent: over the model's limit is refused, never
 /// truncated.
-pub fn check_references(req: &EditRequest, model: &ModelProfile) -> Result<()> {
+pub fn check_references<D>(req: &EditRequest<D>, model: &ModelProfile) -> Result<()> {
     if req.references.len() as u32 > model.max_references {
         return Err(Error::invalid(format!(
             "{} accepts at most {} reference images; {} were sent.",
@@ -128,7 +129,7 @@ pub fn check_references(req: &EditRequest, model: &ModelProfile) -> Result<()> {
 }
 
 /// The model the request names (its default when none), or an error listing the offered ones.
-pub fn choose_model<'a>(profile: &'a ProviderProfile, name: &str, req: &EditRequest) -> Result<&'a ModelProfile> {
+pub fn choose_model<'a, D>(profile: &'a ProviderProfile, name: &str, req: &EditRequest<D>) -> Result<&'a ModelProfile> {
     profile.model(req.model.as_deref().filter(|m| !m.is_empty())).ok_or_else(|| {
         let ids: Vec<&str> = profile.models.iter().map(|m| m.id.as_str()).collect();
         Error::invalid(format!("Unknown {name} model; this server offers: {}.", ids.join(", ")))

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod input;
 pub mod local;
 pub mod openai;
+pub mod payload;
 pub mod security;
 pub mod statics;
 pub mod upstream;
@@ -21,8 +22,10 @@ pub use error::Error;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get, post};
+use axum::serve::{ListenerExt, TapIo};
 use axum::{middleware, Router};
 use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 /// Shared by every handler.
@@ -59,6 +62,17 @@ impl AppState {
         ids.extend(self.openai.as_ref().map(|_| openai::ID));
         ids
     }
+}
+
+/// The listener to serve [`app`] on: connections with `TCP_NODELAY`. An answer goes out as a
+/// few slices (see [`payload`]); with Nagle's algorithm on, the small last one would wait for
+/// the client's delayed ACK, 40 ms.
+pub fn nodelay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpStream)> {
+    listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {e}");
+        }
+    })
 }
 
 /// The whole service: the API, the Gemini-compatible endpoint and the static files.

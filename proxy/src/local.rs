@@ -1,7 +1,8 @@
 //! The `local` provider: the core's engine, run natively on a blocking thread.
 use crate::error::{Error, Result};
 use crate::input::{decode_base64, encode_base64};
-use pixelkeep::wire::{EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, ProviderProfile};
+use crate::payload::{Answer, Base64, Edit};
+use pixelkeep::wire::{EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, ProviderProfile};
 use pixelkeep::{apply_operation, Mask, NormBox, Operation, Shape, Size};
 use tokio::sync::Semaphore;
 
@@ -41,15 +42,18 @@ impl LocalEdit {
         Operation::parse(instruction).map_err(|message| Error::new(ErrorCode::UnsupportedInstruction, message))
     }
 
-    pub fn from_request(req: &EditRequest) -> Result<Self> {
+    pub fn from_request(req: &Edit) -> Result<Self> {
         // The keep list needs no handling: the engine changes only the region.
         let operation = Self::parse_instruction(&req.instruction)?;
         if !req.references.is_empty() {
             return Err(Error::invalid("The local engine takes no reference images."));
         }
-        let image = decode_base64(&req.image.data).ok_or_else(|| Error::invalid("The image is not valid base64."))?;
+        let image =
+            decode_base64(req.image.data.as_str()).ok_or_else(|| Error::invalid("The image is not valid base64."))?;
         let mask = match &req.mask {
-            Some(m) => Some(decode_base64(&m.data).ok_or_else(|| Error::invalid("The mask is not valid base64."))?),
+            Some(m) => {
+                Some(decode_base64(m.data.as_str()).ok_or_else(|| Error::invalid("The mask is not valid base64."))?)
+            }
             None => None,
         };
         Ok(LocalEdit { image, mask, bbox: req.bbox, operation })
@@ -103,10 +107,10 @@ fn region(size: Size, mask: Option<&[u8]>, bbox: Option<NormBox>) -> Result<Mask
 }
 
 /// `POST /api/edit` with the local provider.
-pub async fn edit(req: &EditRequest, limits: pixelkeep::Limits, gate: &Semaphore) -> Result<EditResponse> {
+pub async fn edit(req: &Edit, limits: pixelkeep::Limits, gate: &Semaphore) -> Result<Answer> {
     let png = LocalEdit::from_request(req)?.run(limits, gate).await?;
     Ok(EditResponse {
-        image: InlineImage { mime_type: "image/png".into(), data: encode_base64(&png) },
+        image: InlineImage { mime_type: "image/png".into(), data: Base64::from(encode_base64(&png)) },
         text: None,
         provider: ID.into(),
         model: MODEL.into(),

@@ -2,7 +2,7 @@
 //! then finishes the requests in flight.
 use clap::Parser;
 use pixelkeep_proxy::config::{Cli, Command};
-use pixelkeep_proxy::{app, security, AppState};
+use pixelkeep_proxy::{app, nodelay, security, AppState};
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -52,7 +52,7 @@ async fn main() -> ExitCode {
     println!("pixelkeep: serving http://{bound} ({note}: {providers})");
     let _ = std::io::stdout().flush();
     let service = app(config).into_make_service_with_connect_info::<SocketAddr>();
-    if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(shutdown()).await {
+    if let Err(e) = axum::serve(nodelay(listener), service).with_graceful_shutdown(shutdown()).await {
         eprintln!("pixelkeep: server error: {e}");
         return ExitCode::FAILURE;
     }

@@ -3,10 +3,10 @@ use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::gemini::status_error;
 use crate::input::{check_base64, check_references, choose_model, CheckedImage};
+use crate::payload::{Answer, Base64, Edit};
 use crate::upstream::{scrub, Gate, Upstream};
 use pixelkeep::wire::{
-    AspectRatio, EditRequest, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize,
-    ProviderProfile,
+    AspectRatio, EditResponse, ErrorCode, InlineImage, MaskHandling, ModelProfile, OutputSize, ProviderProfile,
 };
 use pixelkeep::{Mask, MaskConvention, Size};
 use reqwest::multipart::{Form, Part};
@@ -109,12 +109,7 @@ impl OpenAi {
         OpenAi { profile: profile(config.model.as_deref()), config, gate: Gate::new(ID, concurrency) }
     }
 
-    pub async fn edit(
-        &self,
-        upstream: &Upstream,
-        req: &EditRequest,
-        limits: &pixelkeep::Limits,
-    ) -> Result<EditResponse> {
+    pub async fn edit(&self, upstream: &Upstream, req: &Edit, limits: &pixelkeep::Limits) -> Result<Answer> {
         let model = choose_model(&self.profile, "OpenAI", req)?;
         let prepared = prepare(req, model, limits).await?;
         let url = format!("{}/v1/images/edits", self.config.base_url);
@@ -145,7 +140,7 @@ impl OpenAi {
         let (image, data) = check_base64("result image", data, limits)
             .map_err(|_| Error::upstream("OpenAI's image could not be read."))?;
         Ok(EditResponse {
-            image: InlineImage { mime_type: image.mime_type.into(), data: data.into_owned() },
+            image: InlineImage { mime_type: image.mime_type.into(), data: Base64::from(data.into_owned()) },
             text: json["revised_prompt"].as_str().or(json["data"][0]["revised_prompt"].as_str()).map(str::to_string),
             provider: ID.into(),
             model: model.id.clone(),
@@ -156,7 +151,7 @@ impl OpenAi {
     }
 }
 
-async fn prepare(req: &EditRequest, model: &ModelProfile, limits: &pixelkeep::Limits) -> Result<Prepared> {
+async fn prepare(req: &Edit, model: &ModelProfile, limits: &pixelkeep::Limits) -> Result<Prepared> {
     let image = CheckedImage::from_inline("image", &req.image, limits)?;
     check_references(req, model)?;
     let size = match req.output.as_ref().and_then(|o| o.aspect_ratio.as_deref()).filter(|r| !r.is_empty()) {

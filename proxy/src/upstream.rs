@@ -3,6 +3,7 @@
 //! circuit breaker and a concurrency cap per provider, and a cap on what is read back.
 use crate::config::UpstreamOptions;
 use crate::error::{Error, Result};
+use axum::body::Bytes;
 use pixelkeep::wire::ErrorCode;
 use reqwest::StatusCode;
 use std::sync::Mutex;
@@ -14,7 +15,7 @@ use tokio::sync::Semaphore;
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: Option<String>,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// The wait the provider asked for (`Retry-After` or Gemini's `RetryInfo`), if any.
     pub retry_after: Option<Duration>,
     /// How many attempts were made (1 = no retry).
@@ -244,7 +245,7 @@ impl Upstream {
                 retry_info(&body)
             }
         });
-        Ok(Reply { status, content_type, body, retry_after, attempts: 0 })
+        Ok(Reply { status, content_type, body: Bytes::from(body), retry_after, attempts: 0 })
     }
 }
 
