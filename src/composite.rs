@@ -1,6 +1,6 @@
 //! Compositing a model's answer into the original through the mask, and measuring drift.
 use crate::geometry::{Rect, Size};
-use crate::mask::{leading, Mask};
+use crate::mask::{runs, Coverage, Mask};
 use crate::{Error, Result};
 use image::RgbaImage;
 use serde::{Deserialize, Serialize};
@@ -288,31 +288,6 @@ pub(crate) fn copy_where(target: &mut RgbaImage, source: &RgbaImage, mask: &Mask
     Ok(())
 }
 
-/// How much of a run of mask values is covered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Coverage {
-    None,
-    Full,
-    Partial,
-}
-
-/// The runs of a mask row: maximal stretches of 0, of 255, and of values in between.
-fn runs(m: &[u8]) -> impl Iterator<Item = (std::ops::Range<usize>, Coverage)> + '_ {
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        let first = *m.get(start)?;
-        let rest = &m[start..];
-        let (len, coverage) = match first {
-            0 => (leading(rest, 0), Coverage::None),
-            255 => (leading(rest, 255), Coverage::Full),
-            _ => (rest.iter().position(|&v| v == 0 || v == 255).unwrap_or(rest.len()), Coverage::Partial),
-        };
-        let run = start..start + len;
-        start += len;
-        Some((run, coverage))
-    })
-}
-
 /// SHA-256 (hex) over the size and the RGBA bytes of every pixel where `mask` is zero,
 /// in raster order: equal digests before and after prove the protected region unchanged.
 pub fn protected_digest(image: &RgbaImage, mask: &Mask) -> Result<String> {
@@ -371,24 +346,5 @@ mod tests {
         }
         let extreme = block_sums(&full, &zeros);
         assert_eq!((extreme.changed, extreme.sum, extreme.sq, extreme.max), (512, 2048 * 255, 2048 * 255 * 255, 255));
-    }
-
-    #[test]
-    fn runs_split_a_row_into_maximal_stretches() {
-        let row = [0, 0, 255, 255, 255, 7, 9, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3];
-        let got: Vec<_> = runs(&row).collect();
-        assert_eq!(
-            got,
-            [
-                (0..2, Coverage::None),
-                (2..5, Coverage::Full),
-                (5..7, Coverage::Partial),
-                (7..8, Coverage::None),
-                (8..9, Coverage::Full),
-                (9..19, Coverage::None),
-                (19..20, Coverage::Partial),
-            ]
-        );
-        assert_eq!(runs(&[]).count(), 0);
     }
 }

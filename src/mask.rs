@@ -202,15 +202,16 @@ impl Mask {
         for (row, cov_row) in cover.chunks_exact(rect.width as usize).enumerate() {
             let start = (rect.y as usize + row) * w + rect.x as usize;
             let dst = &mut self.data[start..start + rect.width as usize];
-            for (d, &c) in dst.iter_mut().zip(cov_row) {
-                // Most of a stroke's bounding box is untouched, much of the rest fully covered.
-                match (c, erase) {
-                    (0, _) => {}
-                    (255, false) => *d = 255,
-                    (255, true) => *d = 0,
-                    (c, erase) => {
-                        let (dv, cv) = (*d as u32, c as u32);
-                        *d = if erase { div255(dv * (255 - cv)) } else { dv + cv - div255(dv * cv) } as u8;
+            // Most of a stroke's bounding box is untouched, much of the rest fully covered.
+            for (run, coverage) in runs(cov_row) {
+                match coverage {
+                    Coverage::None => {}
+                    Coverage::Full => dst[run].fill(if erase { 0 } else { 255 }),
+                    Coverage::Partial => {
+                        for (d, &c) in dst[run.clone()].iter_mut().zip(&cov_row[run]) {
+                            let (dv, cv) = (*d as u32, c as u32);
+                            *d = if erase { div255(dv * (255 - cv)) } else { dv + cv - div255(dv * cv) } as u8;
+                        }
                     }
                 }
             }
@@ -731,6 +732,31 @@ impl Divider {
     }
 }
 
+/// How much of a run of mask values is covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Coverage {
+    None,
+    Full,
+    Partial,
+}
+
+/// The runs of a mask row: maximal stretches of 0, of 255, and of values in between.
+pub(crate) fn runs(m: &[u8]) -> impl Iterator<Item = (std::ops::Range<usize>, Coverage)> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let first = *m.get(start)?;
+        let rest = &m[start..];
+        let (len, coverage) = match first {
+            0 => (leading(rest, 0), Coverage::None),
+            255 => (leading(rest, 255), Coverage::Full),
+            _ => (rest.iter().position(|&v| v == 0 || v == 255).unwrap_or(rest.len()), Coverage::Partial),
+        };
+        let run = start..start + len;
+        start += len;
+        Some((run, coverage))
+    })
+}
+
 /// How many leading bytes of `m` equal `value`, checked eight at a time.
 pub(crate) fn leading(m: &[u8], value: u8) -> usize {
     let word = u64::from_ne_bytes([value; 8]);
@@ -779,6 +805,25 @@ mod tests {
             });
             assert_eq!(m.bounds(), want, "case {case}: {w}x{h}");
         }
+    }
+
+    #[test]
+    fn runs_split_a_row_into_maximal_stretches() {
+        let row = [0, 0, 255, 255, 255, 7, 9, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3];
+        let got: Vec<_> = runs(&row).collect();
+        assert_eq!(
+            got,
+            [
+                (0..2, Coverage::None),
+                (2..5, Coverage::Full),
+                (5..7, Coverage::Partial),
+                (7..8, Coverage::None),
+                (8..9, Coverage::Full),
+                (9..19, Coverage::None),
+                (19..20, Coverage::Partial),
+            ]
+        );
+        assert_eq!(runs(&[]).count(), 0);
     }
 
     fn stroke(points: &[[f32; 2]], width: f32) -> Shape {
