@@ -134,9 +134,7 @@ impl Grid {
     /// The two cells whose centres surround pixel `p` along an axis of `n` cells, and how far
     /// between them it lies.
     fn between(&self, p: usize, n: usize) -> (usize, usize, f32) {
-        let f = ((p as f32 + 0.5) / self.cell as f32 - 0.5).clamp(0.0, (n - 1) as f32);
-        let i = f as usize;
-        (i, (i + 1).min(n - 1), f - i as f32)
+        between(p, self.cell, n)
     }
 
     /// Cells outside the mask within [`RING_CELLS`] of a cell it touches.
@@ -187,16 +185,12 @@ fn fill(values: Vec<[f32; 3]>, weights: Vec<f32>, cols: usize, rows: usize) -> V
     let coarse_v =
         sums.iter().zip(&coarse_w).map(|(s, &w)| if w > 0.0 { s.map(|v| v / w) } else { [0.0; 3] }).collect();
     let coarse = fill(coarse_v, coarse_w, c2, r2);
-    let up = |x: usize, n: usize| {
-        let f = ((x as f32 + 0.5) / 2.0 - 0.5).clamp(0.0, (n - 1) as f32);
-        (f as usize, (f as usize + 1).min(n - 1), f - f.floor())
-    };
     (0..cols * rows)
         .map(|i| {
             if weights[i] > 0.0 {
                 return values[i];
             }
-            let ((x0, x1, s), (y0, y1, t)) = (up(i % cols, c2), up(i / cols, r2));
+            let ((x0, x1, s), (y0, y1, t)) = (between(i % cols, 2, c2), between(i / cols, 2, r2));
             let at = |x: usize, y: usize| coarse[y * c2 + x];
             [0, 1, 2].map(|c| {
                 let top = at(x0, y0)[c] + (at(x1, y0)[c] - at(x0, y0)[c]) * s;
@@ -205,6 +199,14 @@ fn fill(values: Vec<[f32; 3]>, weights: Vec<f32>, cols: usize, rows: usize) -> V
             })
         })
         .collect()
+}
+
+/// The two cells of an axis of `n` cells, each `scale` units wide, whose centres surround
+/// unit `p`, and how far between them it lies.
+fn between(p: usize, scale: usize, n: usize) -> (usize, usize, f32) {
+    let f = ((p as f32 + 0.5) / scale as f32 - 0.5).clamp(0.0, (n - 1) as f32);
+    let i = f as usize;
+    (i, (i + 1).min(n - 1), f - i as f32)
 }
 
 /// A box blur of the grid, edges repeated.
